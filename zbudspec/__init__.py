@@ -1,0 +1,3 @@
+"""zbudspec: specify, prove and conformance-test zbud under zswap."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""`python -m zbudspec`."""
+
+from zbudspec.cli import entry
+
+entry()
