@@ -159,7 +159,8 @@ def _has_config(path: Path, name: str) -> bool:
 
 
 def _params_text(program: ir.Program) -> str:
-    return ", ".join(f"{n}={program.params[n]}" for n in program.param_names)
+    return ", ".join(f"{n}={program.params[n]}" for n in program.param_names) or \
+        "no parameters"
 
 
 # ---- commands

@@ -1,0 +1,46 @@
+"""Shared helpers: build a checked program from spec text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from zbudspec.pipeline import frontend
+from zbudspec.semantics import ir
+from zbudspec.semantics.lower import Options
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "spec" / "zswap.zspec"
+NO_MAPCOUNT = ROOT / "spec" / "variants" / "no-mapcount.zspec"
+
+
+class SpecFactory:
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.n = 0
+
+    def path(self, text: str, name: str | None = None) -> Path:
+        self.n += 1
+        p = self.tmp / (name or f"spec{self.n}.zspec")
+        p.write_text(text)
+        return p
+
+    def program(self, text: str, threads: int | None = None,
+                defines: tuple[tuple[str, str], ...] = ()) -> ir.Program:
+        result = frontend(self.path(text), Options(defines, None, threads))
+        errors = [d for d in result.diagnostics if d.is_error]
+        assert result.program is not None, [f"{d.span}: {d.message}" for d in errors]
+        return result.program
+
+
+@pytest.fixture
+def spec(tmp_path: Path) -> SpecFactory:
+    return SpecFactory(tmp_path)
+
+
+def bundled(config: str | None = "default", threads: int | None = None,
+            defines: tuple[tuple[str, str], ...] = (), path: Path = SPEC) -> ir.Program:
+    result = frontend(path, Options(defines, config, threads))
+    assert result.program is not None, [d.message for d in result.diagnostics]
+    return result.program
