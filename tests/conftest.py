@@ -44,3 +44,30 @@ def bundled(config: str | None = "default", threads: int | None = None,
     result = frontend(path, Options(defines, config, threads))
     assert result.program is not None, [d.message for d in result.diagnostics]
     return result.program
+
+
+def run_op(program: ir.Program, state, t: int, op: str,  # type: ignore[no-untyped-def]
+           args: tuple[object, ...], prefer: dict[str, str] | None = None,
+           interp=None):
+    """Run one operation to completion on thread t, alone: at each step take the outcome
+    whose picks match `prefer` ({"choose outcome": "NEW", "either": "branch 1"}), else the
+    first. Returns (state, result, violation)."""
+    from zbudspec.engines.interpreter import Interpreter
+
+    interp = interp or Interpreter(program)
+    prefer = prefer or {}
+    started = False
+    while True:
+        outs = interp.step_outcomes(state, t, None if started else op, () if started else args)
+        assert outs, f"{op}: no enabled step on thread {t}"
+        chosen = outs[0]
+        for o in outs:
+            if all(p.value == prefer[p.what] for p in o.transition.picks if p.what in prefer):
+                chosen = o
+                break
+        started = True
+        if chosen.violation is not None:
+            return chosen.state, None, chosen.violation
+        state = chosen.state
+        if chosen.transition.finished:
+            return state, chosen.transition.result, None

@@ -153,6 +153,11 @@ class Interpreter:
             if outcome is not None:
                 yield outcome
 
+    def step_outcomes(self, state: State, t: int, op: str | None = None,
+                      args: tuple[Value, ...] = ()) -> list[Outcome]:
+        """Every outcome of thread t's next step: starting `op(args)` if it is idle."""
+        return list(self._enumerate(state, t, op, args, True))
+
     def replay_step(self, state: State, t: int, op: str | None, args: tuple[Value, ...],
                     picks: Sequence[int]) -> Outcome | None:
         """Run one step with the given pick indices (a trace being replayed)."""

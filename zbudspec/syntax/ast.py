@@ -495,7 +495,7 @@ class ConfigDecl:
 
 @dataclass(frozen=True, slots=True)
 class Override:
-    decl: ConstDecl | FnDecl | ProcDecl | VarDecl
+    decl: ConstDecl | FnDecl | ProcDecl | VarDecl | ConfigDecl
     span: Span
 
 
