@@ -132,6 +132,7 @@ def test_bad_arguments_exit_2_without_a_traceback() -> None:
 
 def test_d_override_out_of_range_names_the_parameter() -> None:
     code, _, err = run(["prove", "-D", "NPAGES=99"])
-    assert "`NPAGES` = 99 is outside its type 1..8" in err
+    assert code == 2 and "`NPAGES` = 99 is outside its type 1..8" in err
     code, _, err = run(["prove", "-D", "PAGE_SIZ=3"])
+    assert code == 2
     assert "did you mean `PAGE_SHIFT`?" in err
