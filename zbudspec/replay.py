@@ -48,8 +48,19 @@ def replay(program: ir.Program, data: dict[str, Any]) -> Replayed:
     init = state
     out: list[TraceStep] = []
     steps = data.get("steps", [])
+    if not isinstance(steps, list):
+        raise ReplayError("`steps` must be a list")
     for n, st in enumerate(steps, start=1):
+        if not isinstance(st, dict):
+            raise ReplayError(f"step {n}: not an object")
         t = int(st["thread"])
+        if not 0 <= t < program.client.threads:
+            raise ReplayError(f"step {n}: thread {t} does not exist (the trace runs "
+                              f"{program.client.threads} threads)")
+        if bool(st.get("started")) == bool(state.threads[t]):
+            what = "starts an operation on a busy" if st.get("started") else \
+                "continues an operation on an idle"
+            raise ReplayError(f"step {n}: {what} thread {t}")
         op = st["op"] if st.get("started") else None
         args: tuple[Value, ...] = ()
         if op is not None:
@@ -102,5 +113,5 @@ def replay_file(path: Path, spec: Path | None = None) -> Replayed:
         return Replayed(None, None, diagnostics=result)
     try:
         return replay(result.program, data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ReplayError(f"{path}: malformed step: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ReplayError(f"{path}: malformed trace: {exc!r}") from None

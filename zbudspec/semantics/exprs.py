@@ -68,6 +68,8 @@ class ExprLowerer:
         self.resolve_type = resolve_type
         self.thread_type = thread_type
         self.silent_poison = False
+        self.fn_busy: set[str] = set()
+        self.lower_fn: Callable[[str], None] | None = None
 
     def err(self, code: str, msg: str, span: A.Span, hint: str | None = None) -> ir.Expr:
         self.diags.append(error(code, msg, span, hint))
@@ -385,6 +387,11 @@ class ExprLowerer:
     def fn_call(self, e: A.Call, sc: Scope) -> ir.Expr:
         self.syms.used.add(e.func)
         decl = self.syms.fns[e.func]
+        if e.func in self.fn_busy:
+            return self.err("ZB017", f"function `{e.func}` calls itself: functions must be "
+                            "non-recursive so that every expression terminates", e.span)
+        if e.func not in self.syms.lowered_fns and self.lower_fn is not None:
+            self.lower_fn(e.func)
         if not self.arity(e, len(decl.params)):
             return self.poison(e.span)
         args = []

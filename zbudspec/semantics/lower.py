@@ -105,6 +105,7 @@ class Checker:
         self.multi: set[str] = set()
         self.x = ExprLowerer(self.syms, self.diags, self.const_value, self.resolve_type,
                              self.thread_type)
+        self.x.lower_fn = self.lower_fn
 
     # ---- declarations
     def declare(self, name: str, span: A.Span, table: dict[str, object]) -> bool:
@@ -380,13 +381,24 @@ class Checker:
 
     # ---- functions
     def lower_fns(self) -> None:
-        for name, d in self.syms.fns.items():
+        for name in self.syms.fns:
+            self.lower_fn(name)
+
+    def lower_fn(self, name: str) -> None:
+        """Lower one function (on first use, so constants may call functions)."""
+        if name in self.syms.lowered_fns or name in self.x.fn_busy:
+            return
+        d = self.syms.fns[name]
+        self.x.fn_busy.add(name)
+        try:
             params = tuple((p.name, self.resolve_type(p.type)) for p in d.params)
             rt = self.resolve_type(d.result)
             sc = Scope({n: (t, "param") for n, t in params})
             body = self.x.expect(self.x.expr(d.body, sc, rt), rt, d.body.span,
                                  f"result of `{name}`")
-            self.syms.lowered_fns[name] = ir.Fn(name, params, rt, body, d.span)
+        finally:
+            self.x.fn_busy.discard(name)
+        self.syms.lowered_fns[name] = ir.Fn(name, params, rt, body, d.span)
 
     # ---- statements
     def lvalue(self, lv: A.LValue, sc: Scope, pl: ProcLowering) -> ir.LVal | None:
