@@ -1,0 +1,305 @@
+"""Symbolic values for the z3 engine: every spec type as a bundle of z3 terms.
+
+bool -> Bool; integers and enums -> Int (an enum by member position); option T ->
+`SOpt(some, value)`; records -> `SRec`; maps over a finite key type -> `SMap` (one value per
+key); sets -> `SSet` (one Bool per element); lists of distinct elements -> `SList` (each
+element's position, -1 when absent, plus the length), so list_add, list_del and list_first
+are position arithmetic. `wf` states what a well-formed value of a type is; `concrete` reads a
+value back from a model in the interpreter's representation.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+
+from zbudspec.semantics.types import (
+    TBool,
+    TEnum,
+    TInt,
+    TList,
+    TMap,
+    TNoneLit,
+    TOption,
+    TRecord,
+    TSet,
+    Type,
+    Value,
+    domain_values,
+)
+
+
+class Unsupported(Exception):
+    """A construct the z3 engine cannot encode (reported to the user, never guessed)."""
+
+
+@dataclass(frozen=True)
+class SOpt:
+    some: z3.BoolRef
+    value: Sym
+
+
+@dataclass(frozen=True)
+class SRec:
+    fields: tuple[Sym, ...]
+
+
+@dataclass(frozen=True)
+class SMap:
+    items: tuple[Sym, ...]
+
+
+@dataclass(frozen=True)
+class SSet:
+    members: tuple[z3.BoolRef, ...]
+
+
+@dataclass(frozen=True)
+class SList:
+    pos: tuple[z3.ArithRef, ...]
+    length: z3.ArithRef
+
+
+# z3's Python API is untyped (Any to mypy); a symbolic value is one of: a z3 Bool or Int
+# term, SOpt, SRec, SMap, SSet, SList.
+Sym = Any
+
+_counter = itertools.count()
+
+
+def _enum_index(t: TEnum, v: Value) -> int:
+    return t.members.index(v)
+
+
+def key_index(t: Type, v: Value) -> int:
+    """Position of a concrete key value in its finite domain."""
+    return list(domain_values(t)).index(v)
+
+
+def key_code(t: Type, v: Value) -> int:
+    """The Int a key value is encoded as (ints themselves; enums by position)."""
+    if isinstance(t, TEnum):
+        return _enum_index(t, v)
+    if isinstance(t, TBool):
+        raise Unsupported("bool-keyed maps and bool domains in z3 encoding")
+    assert isinstance(v, int)
+    return v
+
+
+def const(t: Type, v: Value) -> Sym:
+    """The symbolic form of a concrete value."""
+    if isinstance(t, TBool):
+        return z3.BoolVal(bool(v))
+    if isinstance(t, TInt):
+        assert isinstance(v, int)
+        return z3.IntVal(v)
+    if isinstance(t, TEnum):
+        return z3.IntVal(_enum_index(t, v))
+    if isinstance(t, TOption):
+        if v is None:
+            return SOpt(z3.BoolVal(False), default(t.inner))
+        return SOpt(z3.BoolVal(True), const(t.inner, v))
+    if isinstance(t, TRecord):
+        assert isinstance(v, tuple)
+        return SRec(tuple(const(ft, fv) for (_, ft), fv in zip(t.fields, v, strict=True)))
+    if isinstance(t, TMap):
+        assert isinstance(v, tuple)
+        return SMap(tuple(const(t.value, x) for x in v))
+    if isinstance(t, TSet):
+        assert isinstance(v, frozenset)
+        return SSet(tuple(z3.BoolVal(x in v) for x in domain_values(t.elem)))
+    if isinstance(t, TList):
+        assert isinstance(v, tuple)
+        pos = tuple(z3.IntVal(v.index(x) if x in v else -1) for x in domain_values(t.elem))
+        return SList(pos, z3.IntVal(len(v)))
+    raise Unsupported(f"type {t}")
+
+
+def default(t: Type) -> Sym:
+    """Some value of the type (the payload of `none`)."""
+    if isinstance(t, TBool):
+        return z3.BoolVal(False)
+    if isinstance(t, TInt):
+        return z3.IntVal(t.lo if t.lo is not None else 0)
+    if isinstance(t, TEnum):
+        return z3.IntVal(0)
+    if isinstance(t, TOption):
+        return SOpt(z3.BoolVal(False), default(t.inner))
+    if isinstance(t, TRecord):
+        return SRec(tuple(default(ft) for _, ft in t.fields))
+    if isinstance(t, TMap):
+        return SMap(tuple(default(t.value) for _ in domain_values(t.key)))
+    if isinstance(t, TSet):
+        return SSet(tuple(z3.BoolVal(False) for _ in domain_values(t.elem)))
+    if isinstance(t, TList):
+        return SList(tuple(z3.IntVal(-1) for _ in domain_values(t.elem)), z3.IntVal(0))
+    raise Unsupported(f"type {t}")
+
+
+def fresh(t: Type, name: str) -> Sym:
+    """Fresh unconstrained variables shaped like the type (constrain them with `wf`)."""
+    n = f"{name}!{next(_counter)}"
+    if isinstance(t, TBool):
+        return z3.Bool(n)
+    if isinstance(t, TInt | TEnum):
+        return z3.Int(n)
+    if isinstance(t, TOption):
+        return SOpt(z3.Bool(n + ".some"), fresh(t.inner, n + ".val"))
+    if isinstance(t, TRecord):
+        return SRec(tuple(fresh(ft, f"{n}.{fn}") for fn, ft in t.fields))
+    if isinstance(t, TMap):
+        return SMap(tuple(fresh(t.value, f"{n}[{k}]") for k in domain_values(t.key)))
+    if isinstance(t, TSet):
+        return SSet(tuple(z3.Bool(f"{n}{{{k}}}") for k in domain_values(t.elem)))
+    if isinstance(t, TList):
+        return SList(tuple(z3.Int(f"{n}@{k}") for k in domain_values(t.elem)),
+                     z3.Int(n + ".len"))
+    raise Unsupported(f"type {t}")
+
+
+def wf(t: Type, s: Sym) -> z3.BoolRef:
+    """The value is a well-formed member of the type."""
+    if isinstance(t, TBool):
+        return z3.BoolVal(True)
+    if isinstance(t, TInt):
+        x: Any = s
+        parts = []
+        if t.lo is not None:
+            parts.append(x >= t.lo)
+        if t.hi is not None:
+            parts.append(x <= t.hi)
+        return z3.And(*parts) if parts else z3.BoolVal(True)
+    if isinstance(t, TEnum):
+        x = s
+        return z3.And(x >= 0, x < len(t.members))
+    if isinstance(t, TOption):
+        assert isinstance(s, SOpt)
+        # a none carries its default payload, so that equal options are equal terms
+        return z3.If(s.some, wf(t.inner, s.value), eq(t.inner, s.value, default(t.inner)))
+    if isinstance(t, TRecord):
+        assert isinstance(s, SRec)
+        return z3.And(*[wf(ft, fv) for (_, ft), fv in zip(t.fields, s.fields, strict=True)])
+    if isinstance(t, TMap):
+        assert isinstance(s, SMap)
+        return z3.And(*[wf(t.value, x) for x in s.items])
+    if isinstance(t, TSet):
+        return z3.BoolVal(True)
+    if isinstance(t, TList):
+        assert isinstance(s, SList)
+        n = len(s.pos)
+        conds: list[Any] = [s.length >= 0, s.length <= n]
+        for i, p in enumerate(s.pos):
+            conds.append(z3.And(p >= -1, p < s.length))
+            for q in s.pos[i + 1:]:
+                conds.append(z3.Or(p < 0, p != q))
+        # the positions of present elements are exactly 0..length-1
+        present = [z3.If(p >= 0, 1, 0) for p in s.pos]
+        conds.append(z3.Sum(*present) == s.length if present else s.length == 0)
+        return z3.And(*conds)
+    raise Unsupported(f"type {t}")
+
+
+def fits(t: Type, s: Sym) -> z3.BoolRef:
+    """The value lies within the type's bounds (the interpreter's `in_type`): integer ranges,
+    enum members, and the same for what options, records, maps, sets and lists contain."""
+    if isinstance(t, TInt | TEnum):
+        return wf(t, s)
+    if isinstance(t, TOption):
+        assert isinstance(s, SOpt)
+        return z3.Implies(s.some, fits(t.inner, s.value))
+    if isinstance(t, TRecord):
+        assert isinstance(s, SRec)
+        return z3.And(*[fits(ft, fv) for (_, ft), fv in zip(t.fields, s.fields, strict=True)])
+    if isinstance(t, TMap):
+        assert isinstance(s, SMap)
+        return z3.And(*[fits(t.value, x) for x in s.items])
+    return z3.BoolVal(True)
+
+
+def eq(t: Type, a: Sym, b: Sym) -> z3.BoolRef:
+    if isinstance(t, TBool | TInt | TEnum | TNoneLit):
+        return a == b
+    if isinstance(t, TOption):
+        assert isinstance(a, SOpt) and isinstance(b, SOpt)
+        return z3.And(a.some == b.some, z3.Implies(a.some, eq(t.inner, a.value, b.value)))
+    if isinstance(t, TRecord):
+        assert isinstance(a, SRec) and isinstance(b, SRec)
+        return z3.And(*[eq(ft, x, y) for (_, ft), x, y in zip(t.fields, a.fields, b.fields,
+                                                               strict=True)])
+    if isinstance(t, TMap):
+        assert isinstance(a, SMap) and isinstance(b, SMap)
+        return z3.And(*[eq(t.value, x, y) for x, y in zip(a.items, b.items, strict=True)])
+    if isinstance(t, TSet):
+        assert isinstance(a, SSet) and isinstance(b, SSet)
+        return z3.And(*[x == y for x, y in zip(a.members, b.members, strict=True)])
+    if isinstance(t, TList):
+        assert isinstance(a, SList) and isinstance(b, SList)
+        return z3.And(a.length == b.length,
+                      *[x == y for x, y in zip(a.pos, b.pos, strict=True)])
+    raise Unsupported(f"type {t}")
+
+
+def ite(t: Type, c: z3.BoolRef, a: Sym, b: Sym) -> Sym:
+    if isinstance(t, TBool | TInt | TEnum | TNoneLit):
+        if z3.is_true(c):
+            return a
+        if z3.is_false(c):
+            return b
+        return z3.If(c, a, b)
+    if isinstance(t, TOption):
+        assert isinstance(a, SOpt) and isinstance(b, SOpt)
+        return SOpt(z3.If(c, a.some, b.some), ite(t.inner, c, a.value, b.value))
+    if isinstance(t, TRecord):
+        assert isinstance(a, SRec) and isinstance(b, SRec)
+        return SRec(tuple(ite(ft, c, x, y) for (_, ft), x, y in zip(t.fields, a.fields,
+                                                                     b.fields, strict=True)))
+    if isinstance(t, TMap):
+        assert isinstance(a, SMap) and isinstance(b, SMap)
+        return SMap(tuple(ite(t.value, c, x, y) for x, y in zip(a.items, b.items,
+                                                                 strict=True)))
+    if isinstance(t, TSet):
+        assert isinstance(a, SSet) and isinstance(b, SSet)
+        return SSet(tuple(z3.If(c, x, y) for x, y in zip(a.members, b.members, strict=True)))
+    if isinstance(t, TList):
+        assert isinstance(a, SList) and isinstance(b, SList)
+        return SList(tuple(z3.If(c, x, y) for x, y in zip(a.pos, b.pos, strict=True)),
+                     z3.If(c, a.length, b.length))
+    raise Unsupported(f"type {t}")
+
+
+def concrete(t: Type, s: Sym, m: z3.ModelRef) -> Value:
+    """Read a value back from a model, in the interpreter's representation."""
+    if isinstance(t, TBool):
+        return z3.is_true(m.eval(s, model_completion=True))
+    if isinstance(t, TInt):
+        return m.eval(s, model_completion=True).as_long()
+    if isinstance(t, TEnum):
+        return t.members[m.eval(s, model_completion=True).as_long()]
+    if isinstance(t, TOption):
+        assert isinstance(s, SOpt)
+        if not z3.is_true(m.eval(s.some, model_completion=True)):
+            return None
+        return concrete(t.inner, s.value, m)
+    if isinstance(t, TRecord):
+        assert isinstance(s, SRec)
+        return tuple(concrete(ft, fv, m) for (_, ft), fv in zip(t.fields, s.fields,
+                                                                  strict=True))
+    if isinstance(t, TMap):
+        assert isinstance(s, SMap)
+        return tuple(concrete(t.value, x, m) for x in s.items)
+    if isinstance(t, TSet):
+        assert isinstance(s, SSet)
+        return frozenset(k for k, b in zip(domain_values(t.elem), s.members, strict=True)
+                         if z3.is_true(m.eval(b, model_completion=True)))
+    if isinstance(t, TList):
+        assert isinstance(s, SList)
+        placed = []
+        for k, p in zip(domain_values(t.elem), s.pos, strict=True):
+            i = m.eval(p, model_completion=True).as_long()
+            if i >= 0:
+                placed.append((i, k))
+        return tuple(k for _, k in sorted(placed))
+    raise Unsupported(f"type {t}")
