@@ -1,6 +1,7 @@
 """Every example in docs/language.md is true.
 
-Each fenced ```zspec block is one test, named by its index and first line:
+Each fenced ```zspec block is one test, named by its index, its kind and its first line of
+code:
 
 - a block whose first line is `// fragment` is appended to the doc's prelude block (the one
   whose first line starts with `// prelude`) and must check with no error;
@@ -29,7 +30,7 @@ import pytest
 
 from zbudspec.cli import main
 from zbudspec.pipeline import frontend
-from zbudspec.semantics.lower import Options
+from zbudspec.semantics.lower import CheckResult, Options
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "language.md"
@@ -55,7 +56,17 @@ def _first_line(block: str) -> str:
 
 
 def _id(i: int, block: str) -> str:
-    return f"{i:02d}:{_first_line(block)[:40]}"
+    """`07-fragment-ghost var busy: ...`: the index, the kind, the first line of code."""
+    uncommented = re.sub(r"/\*.*?\*/", "", block, flags=re.S).splitlines()
+    code = next((c for c in map(str.strip, uncommented) if c and not c.startswith("//")), "")
+    marker = _first_line(block).strip()
+    if marker.startswith(("// error:", "// expect:", "// fragment")):
+        kind = marker[3:]
+    elif marker.startswith("// prelude"):
+        kind = "prelude"
+    else:
+        kind = "spec"
+    return f"{i:02d}-{kind}-{code[:40]}"
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -75,45 +86,53 @@ def _wrapped(block: str) -> str:
     return PRELUDES[0] + "\n" + block
 
 
-def _shown(result: object, codes: bool = True) -> list[str]:
-    diags = getattr(result, "diagnostics", [])
-    return [f"{d.code} {d.span}: {d.message}" for d in diags]
+def _shown(result: CheckResult) -> list[str]:
+    return [f"{d.code} {d.span}: {d.message}" for d in result.diagnostics]
+
+
+def _check_default_config(path: Path, text: str) -> None:
+    """`zbudspec check` ignores configs; `prove` selects `config default`: check it too."""
+    if re.search(r"^(override )?config default\b", text, re.M):
+        result = frontend(path, Options(config="default"))
+        assert result.program is not None, _shown(result)
+        assert all(d.code == "ZB021" for d in result.diagnostics), _shown(result)
 
 
 def test_the_doc_has_examples_and_one_prelude() -> None:
     text = DOC.read_text(encoding="utf-8")
     # an indented fence would be skipped by the extraction above: forbid it
-    assert text.count("```zspec") == len(ZSPEC)
-    assert len(ZSPEC) >= 30
+    assert len(re.findall(r"^[ \t>]*```zspec", text, re.M)) == len(ZSPEC)
+    assert len(ZSPEC) >= 20, "every construct has an example"
     assert len(PRELUDES) == 1
     assert CONSOLE, "the counterexample section shows real `zbudspec prove` output"
 
 
 @pytest.mark.parametrize("block", ZSPEC, ids=[_id(i, b) for i, b in enumerate(ZSPEC)])
 def test_example(block: str, tmp_path: Path) -> None:
-    lines = block.split("\n")
-    first = lines[0].strip()
+    lines = [line.strip() for line in block.split("\n")]
+    first = lines[0]
     err = ERROR.match(first)
     if err:
         code = err.group(1)
-        text = _wrapped(block) if len(lines) > 1 and lines[1].strip() == "// fragment" \
-            else block
+        text = _wrapped(block) if lines[1:2] == ["// fragment"] else block
         result = frontend(_write(tmp_path, text), Options())
         got = {d.code for d in result.diagnostics}
         assert code in got, f"expected {code}; got {_shown(result)}"
         return
     if first == "// fragment":
-        result = frontend(_write(tmp_path, _wrapped(block)), Options())
-        errors = [d for d in result.diagnostics if d.is_error]
-        assert result.program is not None and not errors, _shown(result)
+        path = _write(tmp_path, _wrapped(block))
+        result = frontend(path, Options())
+        assert result.program is not None, _shown(result)
         # unused-name warnings about the prelude are expected once a fragment has a client
         others = [d for d in result.diagnostics if d.code != "ZB021"]
         assert not others, _shown(result)
+        _check_default_config(path, block)
         return
     path = _write(tmp_path, block)
     result = frontend(path, Options())
     assert result.program is not None, _shown(result)
     assert not result.diagnostics, _shown(result)
+    _check_default_config(path, block)
     exp = EXPECT.match(first)
     if exp:
         out = io.StringIO()
