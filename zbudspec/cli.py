@@ -158,9 +158,13 @@ def _has_config(path: Path, name: str) -> bool:
     return any(isinstance(d, A.ConfigDecl) and d.name == name for d in load(path).decls)
 
 
+def _value_text(v: object) -> str:
+    return "true" if v is True else "false" if v is False else str(v)
+
+
 def _params_text(program: ir.Program) -> str:
-    return ", ".join(f"{n}={program.params[n]}" for n in program.param_names) or \
-        "no parameters"
+    return ", ".join(f"{n}={_value_text(program.params[n])}"
+                     for n in program.param_names) or "no parameters"
 
 
 # ---- commands

@@ -19,7 +19,15 @@ from zbudspec.semantics import ir
 from zbudspec.semantics.compile import Compiler
 from zbudspec.semantics.evaluate import EvalError, FrameView, map_key
 from zbudspec.semantics.lower import zero
-from zbudspec.semantics.types import TMap, Type, Value, domain_values, in_type, show_value
+from zbudspec.semantics.types import (
+    TMap,
+    TRecord,
+    Type,
+    Value,
+    domain_values,
+    in_type,
+    show_value,
+)
 from zbudspec.syntax.ast import Span
 
 
@@ -236,6 +244,7 @@ class _StepRun:
         try:
             for name, t, init in proc.locals:
                 env[name] = zero(t) if init is None else self.ev(init)
+                self.check_range(t, env[name], f"`{name}`", init.span if init else span)
         finally:
             self.locals = saved
         names = self.i.local_names[proc_name]
@@ -412,13 +421,25 @@ class _StepRun:
             self.assign(s.target, value)
 
     def assign(self, lv: ir.LVal, value: Value) -> None:
-        self.check_range(lv.type, value, f"`{lv.name}`", lv.span)
+        self.check_range(lv.type, value, f"`{self.lv_text(lv)}`", lv.span)
         old = self.globals[lv.index] if lv.is_global else self.locals[lv.name]
         new = self._update(old, lv.path, value)
         if lv.is_global:
             self.globals[lv.index] = new
         else:
             self.locals[lv.name] = new
+
+    def lv_text(self, lv: ir.LVal) -> str:
+        parts = [lv.name]
+        for kind, sel, container in lv.path:
+            if kind == "f":
+                assert isinstance(container, TRecord) and isinstance(sel, int)
+                parts.append("." + container.fields[sel][0])
+            else:
+                assert isinstance(container, TMap)
+                key = self.ev(sel)  # type: ignore[arg-type]
+                parts.append(f"[{show_value(container.key, key)}]")
+        return "".join(parts)
 
     def _update(self, old: Value, path: Sequence[tuple[str, object, Type]], value: Value) -> Value:
         if not path:

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from zbudspec.semantics import ir
-from zbudspec.semantics.evaluate import EvalError, FrameView
-from zbudspec.semantics.types import TBool, TEnum, TInt, TSet, Type, Value
+from zbudspec.semantics.evaluate import EvalError, FrameView, shift
+from zbudspec.semantics.types import TBool, TEnum, TInt, TSet, Type, Value, in_type
 
 Compiled = Callable[[Any, Any, Any, Any, Any], Value]
 
@@ -117,6 +117,17 @@ def _local(fr: Any, t: Any, proc: str, name: str, sp: Any) -> Any:
 
 def _idle(fr: Any, t: Any, sp: Any) -> bool:
     return not _frames(fr, t, sp)
+
+
+def _shift(op: str, x: int, y: int, sp: Any) -> int:
+    return shift(op, x, y, sp)
+
+
+def _ckt(v: Any, t: Any, sp: Any, what: str) -> Any:
+    """An argument or result must lie within its declared type (as evaluate.py checks)."""
+    if not in_type(t, v):
+        raise EvalError("range", f"{what} = {v!r} is outside {t}", sp)
+    return v
 
 
 def _dom(lo: int, hi: int) -> range:
@@ -232,6 +243,8 @@ class Compiler:
                     return f"_div({a}, {b}, {self.const(e.span)})"
                 if op == "%":
                     return f"_mod({a}, {b}, {self.const(e.span)})"
+                if op in ("<<", ">>"):
+                    return f"_shift({op!r}, {a}, {b}, {self.const(e.span)})"
                 if isinstance(e.type, TSet) and op == "+":
                     return f"({a} | {b})"
                 return f"({a} {op} {b})"
@@ -251,7 +264,12 @@ class Compiler:
                 return f"next(({v} for {v} in {dom} if {body}), None)"
             case ir.FnCall():
                 name = self.fn(e.fn)
-                args = "".join(f", {x(a, bound)}" for a in e.args)
+                f = self.fns[e.fn]
+                sp = self.const(e.span)
+                args = "".join(
+                    f", _ckt({x(a, bound)}, {self.const(t)}, {sp}, "
+                    f"{self.const(f'argument {p} of {e.fn}')})"
+                    for a, (p, t) in zip(e.args, f.params, strict=True))
                 return f"{name}(G, S, K, FR{args})"
             case ir.Builtin():
                 return self.builtin(e, bound)

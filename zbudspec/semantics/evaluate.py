@@ -54,6 +54,17 @@ def _cmod(a: int, b: int, span: Span) -> int:
     return a - b * _cdiv(a, b, span)
 
 
+MAX_SHIFT = 256
+
+
+def shift(op: str, x: int, y: int, span: Span) -> int:
+    if y < 0:
+        raise EvalError("arith", f"shift by a negative amount ({y})", span)
+    if y > MAX_SHIFT:
+        raise EvalError("arith", f"shift by {y}: more than {MAX_SHIFT} bits", span)
+    return x << y if op == "<<" else x >> y
+
+
 def domain(d: ir.Dom, ctx: Ctx) -> Sequence[Value]:
     if isinstance(d, ir.DomType):
         return d.values
@@ -100,10 +111,8 @@ def _binop(e: ir.Binop, ctx: Ctx) -> Value:
             return _cdiv(x, y, e.span)
         case "%":
             return _cmod(x, y, e.span)
-        case "<<":
-            return x << y
-        case ">>":
-            return x >> y
+        case "<<" | ">>":
+            return shift(op, x, y, e.span)
         case "|":
             return x | y
         case "&":
@@ -129,10 +138,12 @@ def _frames(ctx: Ctx, t: Value, span: Span) -> Sequence[FrameView]:
 
 def _builtin(e: ir.Builtin, ctx: Ctx) -> Value:
     name = e.name
-    if name == "held":
-        return ctx.locks[int(e.names[1])] == ctx.self_id
-    if name == "holder":
-        return ctx.locks[int(e.names[1])]
+    if name in ("held", "holder"):
+        i = int(e.names[1])
+        if i >= len(ctx.locks):
+            raise EvalError("scope", f"lock `{e.names[0]}` read in a constant expression",
+                            e.span)
+        return ctx.locks[i] == ctx.self_id if name == "held" else ctx.locks[i]
     if name == "idle":
         t = evaluate(e.args[0], ctx)
         return not _frames(ctx, t, e.span)
@@ -233,6 +244,9 @@ def evaluate(e: ir.Expr, ctx: Ctx) -> Value:
         case ir.Lit():
             return e.value
         case ir.GlobalVar():
+            if e.index >= len(ctx.globals):
+                raise EvalError("scope", f"state variable `{e.name}` read in a constant "
+                                "expression", e.span)
             return ctx.globals[e.index]
         case ir.LocalVar():
             try:
@@ -269,7 +283,11 @@ def evaluate(e: ir.Expr, ctx: Ctx) -> Value:
                                     f"outside {ptype}", e.span)
             inner = Ctx(ctx.globals, dict(zip((p for p, _ in fn.params), args, strict=True)),
                         ctx.self_id, ctx.fns, ctx.locks, ctx.frames)
-            return evaluate(fn.body, inner)
+            result = evaluate(fn.body, inner)
+            if not in_type(fn.result, result):
+                raise EvalError("range", f"{fn.name} returns {result!r}, outside its result "
+                                f"type {fn.result}", e.span)
+            return result
         case ir.Builtin():
             return _builtin(e, ctx)
         case ir.RecordLit():

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from zbudspec.diagnostics import Diagnostic, did_you_mean, error
 from zbudspec.semantics import ir
 from zbudspec.semantics.evaluate import Ctx, EvalError, evaluate
+from zbudspec.semantics.loader import labels_of
 from zbudspec.semantics.scope import Symbols
 from zbudspec.semantics.types import (
     BOOL,
@@ -408,6 +409,9 @@ class ExprLowerer:
 
     def builtin(self, e: A.Call, sc: Scope, expected: Type | None) -> ir.Expr:
         f = e.func
+        if sc.const_only and f in ("held", "holder", "at", "local", "idle"):
+            return self.err("ZB017", f"`{f}(...)` reads the running system: not allowed in a "
+                            "constant expression", e.span)
         if f in ("held", "holder"):
             if not self.arity(e, 1):
                 return self.poison(e.span)
@@ -436,6 +440,10 @@ class ExprLowerer:
                                 e.args[1].span)
             proc = self.syms.procs[q[0]]
             if f == "at":
+                labels = labels_of(proc.body)
+                if q[1] not in labels:
+                    return self.err("ZB010", f"`{q[0]}` has no label `{q[1]}`",
+                                    e.args[1].span, did_you_mean(q[1], labels))
                 return ir.Builtin(f, (th,), BOOL, e.span, q)
             vt = _local_type(proc, q[1], self.resolve_type)
             if vt is None:

@@ -29,12 +29,17 @@ def _decl_name(d: A.Decl) -> str | None:
     return getattr(d, "name", None)
 
 
+_KINDS = {A.FnDecl: "fn", A.VarDecl: "var", A.ConfigDecl: "config", A.TypeDecl: "type",
+          A.EnumDecl: "enum", A.RecordDecl: "record", A.LockDecl: "lock",
+          A.InvariantDecl: "invariant", A.ClientDecl: "client"}
+
+
 def _kind(d: A.Decl) -> str:
     if isinstance(d, A.ConstDecl):
         return "param" if d.is_param else "const"
     if isinstance(d, A.ProcDecl):
         return "op" if d.is_op else "proc"
-    return type(d).__name__
+    return _KINDS.get(type(d), "declaration")
 
 
 class _Loader:
@@ -117,7 +122,7 @@ class _Loader:
                 if not found:
                     self.out.diagnostics.append(error(
                         "ZB029", f"`{ov.proc}` has no step labelled `{ov.label}`", ov.span,
-                        did_you_mean(ov.label, _labels(d.body))))
+                        did_you_mean(ov.label, labels_of(d.body))))
                     return
                 decls[i] = replace(d, body=body)
                 return
@@ -136,7 +141,8 @@ class _Loader:
             "ZB029", f"no invariant `{dr.name}` to drop", dr.span, did_you_mean(dr.name, invs)))
 
 
-def _labels(block: A.Block) -> list[str]:
+def labels_of(block: A.Block) -> list[str]:
+    """The labels of a procedure body, in source order."""
     out: list[str] = []
 
     def walk(s: A.Stmt) -> None:

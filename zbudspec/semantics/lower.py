@@ -14,7 +14,7 @@ from zbudspec.semantics import ir
 from zbudspec.semantics.exprs import ERR, ExprLowerer, Scope, bad
 from zbudspec.semantics.loader import Loaded
 from zbudspec.semantics.scope import Const, Symbols, TypeAlias, Var
-from zbudspec.semantics.steps import StepBuilder
+from zbudspec.semantics.steps import StepBuilder, always_returns
 from zbudspec.semantics.structured import (
     SCall,
     SEither,
@@ -45,10 +45,12 @@ from zbudspec.semantics.types import (
     in_type,
     is_finite,
     is_key_type,
+    show_value,
 )
 from zbudspec.syntax import ast as A
 
 DEFAULT_THREADS = 2
+RESERVED = ("forall", "exists", "count", "find")
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,10 @@ class Checker:
 
     # ---- declarations
     def declare(self, name: str, span: A.Span, table: dict[str, object]) -> bool:
+        if name in RESERVED:
+            self.diags.append(error("ZB011", f"`{name}` is a reserved word (a quantifier)",
+                                    span))
+            return False
         if name in self.spans or name in ("Thread", "Errno") or name in ERRNO.members:
             first = self.spans.get(name)
             where = f"first declared at {first}" if first else "a built-in name"
@@ -177,6 +183,27 @@ class Checker:
         for cs in self.config.sets:
             self.overrides[cs.name] = (cs.value, cs.span)
 
+    def validate_configs(self) -> None:
+        """Every config names parameters only, with values of their types (checked for all
+        configs, not only the one selected)."""
+        for cfg in self.syms.configs.values():
+            if cfg is self.config:
+                continue
+            for cs in cfg.sets:
+                c = self.syms.consts.get(cs.name)
+                if c is None or not c.decl.is_param:
+                    what = "a const" if c is not None else "not a parameter"
+                    params = [n for n, k in self.syms.consts.items() if k.decl.is_param]
+                    self.diags.append(error("ZB030", f"config `{cfg.name}` sets `{cs.name}`, "
+                                            f"{what}", cs.span, did_you_mean(cs.name, params)))
+                    continue
+                want = self.resolve_type(c.decl.type) if c.decl.type is not None else None
+                got = self.x.const_eval(cs.value, want)
+                if got is not None and want is not None and not in_type(want, got[0]):
+                    self.diags.append(error("ZB030", f"config `{cfg.name}` sets `{cs.name}` to "
+                                            f"{show_value(want, got[0])}, outside {want}",
+                                            cs.span))
+
     def apply_cli_overrides(self) -> None:
         for name, text in self.opts.overrides:
             self.overrides[name] = (text, None)
@@ -185,26 +212,34 @@ class Checker:
         for name, (_, span) in self.overrides.items():
             c = self.syms.consts.get(name)
             where = span or A.Span("<command line>", 1, 1, 1, 1)
+            how = f"config `{self.config.name}` sets" if span and self.config else "-D"
             if c is None:
                 params = [n for n, k in self.syms.consts.items() if k.decl.is_param]
-                self.diags.append(error("ZB004", f"`-D {name}`: no parameter named `{name}`",
-                                        where, did_you_mean(name, params)))
+                self.diags.append(error("ZB004", f"{how} `{name}`: no parameter named "
+                                        f"`{name}`", where, did_you_mean(name, params)))
             elif not c.decl.is_param:
-                self.diags.append(error("ZB004", f"`{name}` is a const; only `param`s can be "
-                                        "set from a config or -D", where))
+                self.diags.append(error("ZB004", f"{how} `{name}`, a const; only `param`s can "
+                                        "be set from a config or -D", where))
 
-    def parse_cli_value(self, name: str, text: str, want: Type | None) -> Value:
+    def parse_cli_value(self, name: str, text: str, want: Type) -> Value:
+        """A `-D NAME=VALUE` value, read as the parameter's type."""
         t = text.strip()
-        if t in ("true", "false"):
-            return t == "true"
-        try:
-            return int(t, 0)
-        except ValueError:
-            pass
-        if t in self.syms.members:
-            return t
-        raise ValueError(f"`-D {name}={text}`: expected an integer, true/false or an enum "
-                         "member")
+        if isinstance(want, TBool):
+            if t in ("true", "false"):
+                return t == "true"
+            raise ValueError(f"`-D {name}={text}`: `{name}` is a bool: expected true or false")
+        if isinstance(want, TEnum):
+            if t in want.members:
+                return t
+            raise ValueError(f"`-D {name}={text}`: `{name}` is a {want.name}: expected one of "
+                             + ", ".join(want.members))
+        if isinstance(want, TInt):
+            try:
+                return int(t, 0)
+            except ValueError:
+                raise ValueError(f"`-D {name}={text}`: `{name}` is an integer") from None
+        raise ValueError(f"`-D {name}`: a parameter of type {want} cannot be set from the "
+                         "command line")
 
     def const_value(self, name: str, at: A.Span) -> tuple[Value, Type] | None:
         c = self.syms.consts[name]
@@ -226,13 +261,19 @@ class Checker:
         ov = self.overrides.get(name) if d.is_param else None
         result: tuple[Value, Type] | None
         if ov is not None and isinstance(ov[0], str):
+            if want is None:  # an untyped param takes the type of its default value
+                default = self.x.const_eval(d.value, None)
+                if default is None:
+                    c.state = "failed"
+                    return None
+                want = default[1]
             try:
                 v = self.parse_cli_value(name, ov[0], want)
             except ValueError as exc:
                 self.diags.append(error("ZB004", str(exc), A.Span("<command line>", 1, 1, 1, 1)))
                 c.state = "failed"
                 return None
-            result = (v, want or (BOOL if isinstance(v, bool) else INT))
+            result = (v, want)
         else:
             expr = ov[0] if ov is not None else d.value
             assert not isinstance(expr, str)
@@ -246,7 +287,8 @@ class Checker:
                 span = ov[1] if ov and ov[1] else (d.span if ov is None else
                                                     A.Span("<command line>", 1, 1, 1, 1))
                 self.diags.append(error("ZB004" if ov else "ZB012",
-                                        f"`{name}` = {v!r} is outside its type {want}", span))
+                                        f"`{name}` = {show_value(want, v)} is outside its "
+                                        f"type {want}", span))
                 c.state = "failed"
                 return None
             t = want
@@ -457,6 +499,10 @@ class Checker:
         out: list[SStmt] = []
         for ld in b.locals:
             t = self.resolve_type(ld.type)
+            if ld.name in RESERVED:
+                self.diags.append(error("ZB011", f"`{ld.name}` is a reserved word (a "
+                                        "quantifier)", ld.span))
+                continue
             if ld.name in sc.names or ld.name in pl.local_types:
                 self.diags.append(error("ZB011", f"local `{ld.name}` declared twice in "
                                         f"`{pl.name}`", ld.span))
@@ -651,7 +697,7 @@ class Checker:
         else:
             entry, steps = None, {}
             atomic_body = builder.atomics(body, "an atomic procedure")
-            builder.falls_off = not _always_returns(atomic_body)
+            builder.falls_off = not always_returns(atomic_body)
         self.diags.extend(builder.diagnostics)
         if builder.falls_off and result is not None and not bad(result):
             self.diags.append(error("ZB028", f"`{d.name}` can reach its end without returning "
@@ -739,13 +785,22 @@ class Checker:
         self.select_config()
         self.apply_cli_overrides()
         self.check_override_names()
-        client_threads = next((c.threads for c in self.syms.clients if c.threads), None)
+        client_threads = None
+        for c in self.syms.clients:  # a later client block overrides what it sets
+            if c.threads is not None:
+                client_threads = c.threads
+        decls: list[A.ClientDecl | A.ConfigDecl] = [*self.syms.clients,
+                                                     *self.syms.configs.values()]
+        for decl in decls:
+            if decl.threads is not None and decl.threads < 1:
+                self.diags.append(error("ZB030", "`threads` must be at least 1", decl.span))
         cfg_threads = self.config.threads if self.config else None
         self.threads = self.opts.threads or cfg_threads or client_threads or DEFAULT_THREADS
         self.thread_type = TInt(0, self.threads - 1, "Thread")
         self.x.thread_type = self.thread_type
         for name in self.syms.consts:
             self.const_value(name, self.syms.consts[name].decl.span)
+        self.validate_configs()
         for name in self.syms.types:
             was_used = name in self.syms.used
             self.named_type(A.NamedType(name, self.spans.get(name, A.NO_SPAN)))
@@ -813,17 +868,6 @@ def _scan(b: A.Block) -> tuple[set[str], set[str]]:
         elif isinstance(s, A.Assign) and isinstance(s.value, A.Call):
             calls.add(s.value.func)
     return labels, calls
-
-
-def _always_returns(stmts: tuple[ir.Stmt, ...]) -> bool:
-    for s in stmts:
-        if isinstance(s, ir.Return):
-            return True
-        if isinstance(s, ir.If) and _always_returns(s.then) and _always_returns(s.else_):
-            return True
-        if isinstance(s, ir.Either) and all(_always_returns(b) for b in s.branches):
-            return True
-    return False
 
 
 def _source_text(sources: dict[str, str], span: A.Span) -> str:

@@ -89,6 +89,8 @@ class StepBuilder:
                 out.append(s)
                 return out
             out.append(self.atomic(s, "this step"))
+            if always_returns((out[-1],)):
+                return out
         if k is None:
             self.falls_off = True
             out.append(ir.Return(None, self.end_span))
@@ -151,6 +153,18 @@ class StepBuilder:
             if label not in self.steps:
                 self.diagnostics.append(warning(
                     "ZB020", f"step `{label}` of `{self.proc}` is unreachable", span))
+
+
+def always_returns(stmts: tuple[ir.Stmt, ...]) -> bool:
+    """Does every path through these atomic statements end in `return`?"""
+    for s in stmts:
+        if isinstance(s, ir.Return):
+            return True
+        if isinstance(s, ir.If) and always_returns(s.then) and always_returns(s.else_):
+            return True
+        if isinstance(s, ir.Either) and all(always_returns(b) for b in s.branches):
+            return True
+    return False
 
 
 def ir_bool() -> Type:

@@ -207,6 +207,10 @@ def in_type(t: Type, v: Value) -> bool:
         if not isinstance(v, int) or isinstance(v, bool):
             return False
         return (t.lo is None or v >= t.lo) and (t.hi is None or v <= t.hi)
+    if isinstance(t, TBool):
+        return isinstance(v, bool)
+    if isinstance(t, TEnum):
+        return isinstance(v, str) and v in t.members
     if isinstance(t, TOption):
         return v is None or in_type(t.inner, v)
     if isinstance(t, TRecord):

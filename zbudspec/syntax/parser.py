@@ -87,6 +87,13 @@ class _Build(Transformer[Token, Any]):
     def name_list(self, meta: Any, ch: list[Token]) -> list[tuple[str, A.Span]]:
         return [(str(t), _tok_span(self.path, t)) for t in ch]
 
+    def enum_members(self, meta: Any, ch: list[Any]) -> list[tuple[str, A.Span]]:
+        head: list[tuple[str, A.Span]] = ch[0] if isinstance(ch[0], list) else [
+            (str(ch[0]), _tok_span(self.path, ch[0]))]
+        if len(ch) > 1:
+            head = [*head, (str(ch[1]), _tok_span(self.path, ch[1]))]
+        return head
+
     def enum_decl(self, meta: Any, ch: list[Any]) -> A.EnumDecl:
         members = tuple(A.EnumMember(n, s) for n, s in ch[1])
         return A.EnumDecl(str(ch[0]), members, self.sp(meta))
