@@ -19,23 +19,26 @@ from zbudspec.engines.interpreter import Interpreter, _Chooser, _StepRun
 from zbudspec.engines.state import State
 from zbudspec.engines.z3_exprs import SEnv
 from zbudspec.engines.z3_step import StepEncoder
-from zbudspec.engines.z3_values import concrete, const, eq
+from zbudspec.engines.z3_values import concrete, const, default, eq
 from zbudspec.semantics import ir
 
 
 def _frames_cb(program: ir.Program, interp: Interpreter, state: State):  # type: ignore[no-untyped-def]
     def cb(t: int, proc: str, what: str, name: str) -> Any:
         frames = interp.frames_view(state, t)
+        yes = z3.BoolVal(True)
         if what == "idle":
-            return z3.BoolVal(not frames)
+            return z3.BoolVal(not frames), yes
+        p = program.procs[proc]
+        types = {**dict(p.params), **{n: ty for n, ty, _ in p.locals}}
         for fproc, flabel, flocals in reversed(frames):
             if fproc == proc:
                 if what == "at":
-                    return z3.BoolVal(flabel == name)
-                p = program.procs[proc]
-                types = {**dict(p.params), **{n: ty for n, ty, _ in p.locals}}
-                return const(types[name], flocals[name])
-        return z3.BoolVal(False) if what == "at" else None
+                    return z3.BoolVal(flabel == name), yes
+                return const(types[name], flocals[name]), yes
+        if what == "at":
+            return z3.BoolVal(False), yes
+        return default(types[name]), z3.BoolVal(False)
 
     return cb
 

@@ -18,6 +18,8 @@ from zbudspec import __version__
 from zbudspec.diagnostics import render
 from zbudspec.engines.explicit import SearchResult, Verdict, search
 from zbudspec.engines.simulate import simulate
+from zbudspec.engines.z3_bmc import prove_bmc
+from zbudspec.engines.z3_values import Unsupported
 from zbudspec.pipeline import bundled_spec, frontend
 from zbudspec.render import state_text, swimlanes, violation_text
 from zbudspec.replay import ReplayError, replay_file
@@ -102,8 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--depth", type=_nonneg, help=f"bound on transitions (default: from the "
                    f"config, or {DEFAULT_DEPTH})")
-    p.add_argument("--engine", choices=["explicit"], default="explicit",
-                   help="search engine (explicit: breadth-first over states)")
+    p.add_argument("--engine", choices=["explicit", "z3"], default="explicit",
+                   help="explicit: breadth-first over states (default); z3: bounded model "
+                   "checking, every counterexample replayed by the interpreter")
+    p.add_argument("--timeout", type=_positive, default=60, metavar="SECONDS",
+                   help="z3: time limit of each solver query (then the verdict is UNKNOWN)")
     p.add_argument("--invariant", action="append", default=[], metavar="NAME",
                    help="check only these invariants (step assertions are always checked)")
     p.add_argument("--max-states", type=_positive, default=5_000_000)
@@ -208,6 +213,9 @@ def cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _result_json(program: ir.Program, spec: str, res: SearchResult,
                  engine: str) -> dict[str, Any]:
     ops, steps = res.coverage.missing(program)
+    coverage = {"ops": sorted(res.coverage.ops),
+                "steps": sorted(f"{p}.{label}" for p, label in res.coverage.steps),
+                "unreached_ops": ops, "unreached_steps": steps} if res.coverage_known else None
     return {
         "zbudspec_result": RESULT_VERSION, "engine": engine, "spec": spec,
         "verdict": res.verdict.value, "threads": program.client.threads,
@@ -216,9 +224,7 @@ def _result_json(program: ir.Program, spec: str, res: SearchResult,
         "invariants": [i.name for i in program.invariants],
         "states": res.states, "transitions": res.transitions,
         "seconds": round(res.seconds, 3), "reason": res.reason,
-        "coverage": {"ops": sorted(res.coverage.ops),
-                     "steps": sorted(f"{p}.{label}" for p, label in res.coverage.steps),
-                     "unreached_ops": ops, "unreached_steps": steps},
+        "coverage": coverage,
         "violation": violation_json(res.violation),
         "trace": trace_json(program, spec, res.trace, res.violation, program.params)
         if res.violation else None,
@@ -245,7 +251,14 @@ def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if live:
             print(f"\r  depth {d}: {states} states, {secs:.1f}s", end="", file=err, flush=True)
 
-    res = search(program, depth, args.max_states, progress)
+    if args.engine == "z3":
+        try:
+            res = prove_bmc(program, depth, args.timeout * 1000,
+                            lambda d, secs: progress(d, 0, secs))
+        except Unsupported as exc:
+            raise UsageError(f"--engine z3 cannot encode this spec: {exc}") from None
+    else:
+        res = search(program, depth, args.max_states, progress)
     if live:
         print("\r" + " " * 60 + "\r", end="", file=err)
     if args.trace_out and res.violation is not None:
@@ -256,7 +269,7 @@ def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(json.dumps(_result_json(program, str(path), res, args.engine), indent=1),
               file=out)
     else:
-        print(_report(program, str(path), res), file=out)
+        print(_report(program, str(path), res, args.engine), file=out)
     return {Verdict.VIOLATED: EXIT_VIOLATED, Verdict.UNKNOWN: EXIT_UNKNOWN}.get(
         res.verdict, EXIT_OK)
 
@@ -267,14 +280,15 @@ def _replace_invariants(program: ir.Program, invs: list[ir.Invariant]) -> ir.Pro
     return replace(program, invariants=tuple(invs))
 
 
-def _report(program: ir.Program, spec: str, res: SearchResult) -> str:
+def _report(program: ir.Program, spec: str, res: SearchResult, engine: str) -> str:
     bounds = (f"{program.client.threads} threads, {_params_text(program)}")
-    lines = [f"spec: {spec}", f"bounds: {bounds}",
+    lines = [f"spec: {spec}", f"engine: {engine}", f"bounds: {bounds}",
              f"invariants: {', '.join(i.name for i in program.invariants) or '(none)'}"]
     if res.verdict is Verdict.VIOLATED:
         assert res.violation is not None
-        lines.append(f"VIOLATED at depth {len(res.trace)} (shortest; {res.states} states "
-                     f"explored in {res.seconds:.2f}s)")
+        explored = f"{res.states} states explored in " if res.states else ""
+        lines.append(f"VIOLATED at depth {len(res.trace)} (shortest; {explored}"
+                     f"{res.seconds:.2f}s; replayed by the interpreter)")
         lines.append(violation_text(res.violation, program.sources))
         lines.append("")
         lines.append(swimlanes(program, res.initial, res.trace))
@@ -287,11 +301,14 @@ def _report(program: ir.Program, spec: str, res: SearchResult) -> str:
         lines.append(f"PROVED for all depths: {res.reason}; {res.states} states, "
                      f"{res.transitions} transitions, {res.seconds:.2f}s")
     elif res.verdict is Verdict.NO_VIOLATION:
-        lines.append(f"NO VIOLATION within depth {res.depth} ({res.states} states, "
-                     f"{res.transitions} transitions, {res.seconds:.2f}s)")
+        counts = f"{res.states} states, {res.transitions} transitions, " if res.states else ""
+        lines.append(f"NO VIOLATION within depth {res.depth} ({counts}{res.seconds:.2f}s)")
     else:
         lines.append(f"UNKNOWN: {res.reason}; no violation up to depth {res.depth_reached} "
-                     f"({res.states} states, {res.seconds:.2f}s)")
+                     f"({res.seconds:.2f}s)")
+    if not res.coverage_known:
+        lines.append("coverage: not measured by the z3 engine (run --engine explicit for it)")
+        return "\n".join(lines)
     ops, steps = res.coverage.missing(program)
     lines.append(f"coverage: {len(res.coverage.ops)} operation(s), "
                  f"{len(res.coverage.steps)} step(s) reached")

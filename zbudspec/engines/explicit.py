@@ -59,6 +59,7 @@ class SearchResult:
     trace: list[TraceStep] = field(default_factory=list)
     violation: Violation | None = None
     reason: str = ""
+    coverage_known: bool = True  # the z3 engine does not measure coverage yet
 
 
 Progress = Callable[[int, int, float], None]
@@ -83,6 +84,9 @@ def search(program: ir.Program, depth: int, max_states: int = 5_000_000,
     frontier = [init]
     for d in range(1, depth + 1):
         nxt: list[State] = []
+        # violations one step deeper wait until the whole layer is scanned for deadlocks,
+        # so that the counterexample reported is a shortest one whatever its kind
+        deeper: SearchResult | None = None
         for s in frontier:
             outs = interp.successors(s, invariants=False)
             if not outs and any(s.threads):
@@ -98,20 +102,27 @@ def search(program: ir.Program, depth: int, max_states: int = 5_000_000,
                 tr = o.transition
                 cov.ops.add(tr.op)
                 cov.steps.add((tr.proc, tr.label))
+                if deeper is not None:
+                    continue
                 if o.violation is not None:
                     trace = [*_trace(parent, s), TraceStep(tr, o.state)]
-                    return result(Verdict.VIOLATED, d - 1, trace=trace, violation=o.violation)
+                    deeper = result(Verdict.VIOLATED, d - 1, trace=trace,
+                                    violation=o.violation)
+                    continue
                 assert o.state is not None
                 if o.state not in parent:
                     parent[o.state] = (s, tr)
                     bad = interp.check_invariants(o.state)
                     if bad is not None:
-                        trace = _trace(parent, o.state)
-                        return result(Verdict.VIOLATED, d - 1, trace=trace, violation=bad)
+                        deeper = result(Verdict.VIOLATED, d - 1, trace=_trace(parent, o.state),
+                                        violation=bad)
+                        continue
                     nxt.append(o.state)
             if len(parent) > max_states:
                 return result(Verdict.UNKNOWN, d - 1,
                               reason=f"state limit of {max_states} states reached at depth {d}")
+        if deeper is not None:
+            return deeper
         frontier = nxt
         if progress is not None:
             progress(d, len(parent), time.perf_counter() - t0)

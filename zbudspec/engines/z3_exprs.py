@@ -54,8 +54,10 @@ class Fault:
     span: Span
 
 
-# (thread, proc, what, name) -> Sym; what is "at" (name = label), "local" or "idle"
-FrameQuery = Callable[[int, str, str, str], "Sym | None"]
+# (thread, proc, what, name) -> (value, defined); what is "at" (name = label), "local"
+# (name = variable) or "idle". `defined` is false where `local` reads a thread that is not
+# inside the procedure (the interpreter's scope error).
+FrameQuery = Callable[[int, str, str, str], "tuple[Sym, Any]"]
 
 
 @dataclass
@@ -322,12 +324,10 @@ class Encoder:
             if not z3.is_int_value(t):
                 raise Unsupported(f"`{n}` of a symbolic thread at {e.span}")
             proc, name = (*e.names, "", "")[:2]
-            got = env.frames(t.as_long(), proc, n, name)
-            if got is None:  # `local` of a thread not inside the procedure
-                self.fault(env, pc, z3.BoolVal(True), "scope", f"`{proc}.{name}` has no value",
-                           e.span)
-                return default(e.type)
-            return got
+            value, defined = env.frames(t.as_long(), proc, n, name)
+            self.fault(env, pc, z3.Not(defined), "scope", f"`{proc}.{name}` has no value",
+                       e.span)
+            return value
         args = [self.enc(a, env, pc) for a in e.args]
         sp = e.span
         if n in ("min", "max"):

@@ -202,6 +202,36 @@ def wf(t: Type, s: Sym) -> z3.BoolRef:
     raise Unsupported(f"type {t}")
 
 
+def leaves(s: Sym) -> list[Any]:
+    """The z3 terms a symbolic value is made of, in a fixed order."""
+    if isinstance(s, SOpt):
+        return [s.some, *leaves(s.value)]
+    if isinstance(s, SRec):
+        return [x for f in s.fields for x in leaves(f)]
+    if isinstance(s, SMap):
+        return [x for i in s.items for x in leaves(i)]
+    if isinstance(s, SSet):
+        return list(s.members)
+    if isinstance(s, SList):
+        return [*s.pos, s.length]
+    return [s]
+
+
+def remap(s: Sym, f: Any) -> Sym:
+    """The same value with `f` applied to every z3 term in it."""
+    if isinstance(s, SOpt):
+        return SOpt(f(s.some), remap(s.value, f))
+    if isinstance(s, SRec):
+        return SRec(tuple(remap(x, f) for x in s.fields))
+    if isinstance(s, SMap):
+        return SMap(tuple(remap(x, f) for x in s.items))
+    if isinstance(s, SSet):
+        return SSet(tuple(f(x) for x in s.members))
+    if isinstance(s, SList):
+        return SList(tuple(f(x) for x in s.pos), f(s.length))
+    return f(s)
+
+
 def fits(t: Type, s: Sym) -> z3.BoolRef:
     """The value lies within the type's bounds (the interpreter's `in_type`): integer ranges,
     enum members, and the same for what options, records, maps, sets and lists contain."""

@@ -1,0 +1,610 @@
+"""Bounded model checking with z3: every interleaving up to depth K at once.
+
+The state at depth k is a set of z3 variables: the globals, the lock holders, and for each
+thread and each procedure that can be on its stack (no procedure is ever on a stack twice:
+the checker forbids recursion) whether it is active, its label, the call it waits on, and its
+locals. One transition picks, through a selector variable, one *case*: a thread starting an
+operation, or a thread running the step at its top frame, ending through one of the step's
+exits (z3_step.py). Each variable's next value is the value the firing case gives it, or its
+old value. A violation at depth k is a fault of the k-th transition or a false invariant in
+the state after it; depths are checked in order, so the first one found is shortest.
+
+Every counterexample is replayed through the interpreter state by state before it is
+reported; a disagreement is an internal error (`EngineDisagreement`), never a result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from zbudspec.engines.explicit import Coverage, SearchResult, TraceStep, Verdict
+from zbudspec.engines.interpreter import Interpreter
+from zbudspec.engines.state import Frame, State, Transition, Violation
+from zbudspec.engines.z3_exprs import SEnv, _and
+from zbudspec.engines.z3_step import Exit, StepEncoder
+from zbudspec.engines.z3_values import (
+    Sym,
+    Unsupported,
+    concrete,
+    const,
+    default,
+    fits,
+    fresh,
+    leaves,
+    remap,
+    wf,
+)
+from zbudspec.semantics import ir
+from zbudspec.semantics.lower import zero
+from zbudspec.semantics.types import Type
+from zbudspec.syntax.ast import Span
+
+
+class EngineDisagreement(Exception):
+    """z3 and the interpreter disagree: a bug in zbudspec, reported as an internal error."""
+
+
+@dataclass
+class SymThread:
+    active: dict[str, Any]
+    label: dict[str, Any]
+    waiting: dict[str, Any]
+    locals: dict[str, dict[str, Sym]]
+
+
+@dataclass
+class SymState:
+    globals: list[Sym]
+    locks: list[Any]
+    threads: list[SymThread]
+
+
+@dataclass
+class Case:
+    """One way a transition can go, with what it writes (everything else stays)."""
+
+    cond: Any
+    thread: int
+    proc: str
+    label: str  # the step that runs
+    op: str | None  # the operation started, if the step starts one
+    args: tuple[Sym, ...]
+    exit_kind: str
+    globals: dict[int, Sym] = field(default_factory=dict)
+    locks: dict[int, Any] = field(default_factory=dict)
+    frames: dict[tuple[str, str, str], Any] = field(default_factory=dict)  # (proc, what, name)
+
+
+@dataclass
+class StepFault:
+    cond: Any
+    kind: str
+    message: str
+    span: Span
+    thread: int
+    proc: str
+    label: str
+    op: str | None
+    args: tuple[Sym, ...]
+
+
+class BMC:
+    def __init__(self, program: ir.Program, timeout_ms: int = 60_000,
+                 rlimit: int = 0) -> None:
+        self.p = program
+        self.interp = Interpreter(program)
+        self.enc = StepEncoder(program)
+        self.stack_procs = [n for n, pr in program.procs.items() if pr.multi_step]
+        self._check_acyclic()
+        self.label_ids = {n: {label: i for i, label in enumerate(program.procs[n].steps)}
+                          for n in self.stack_procs}
+        self.ltypes = self.enc.local_types
+        self.cs_index = {id(cs): i for i, cs in enumerate(self.interp.call_sites)}
+        self.solver = z3.Solver()
+        self.solver.set("timeout", timeout_ms)
+        if rlimit:
+            self.solver.set("rlimit", rlimit)
+        self.states: list[SymState] = []
+        self.sels: list[Any] = []
+        self.cases: list[list[Case]] = []
+        self.faults: list[list[StepFault]] = []
+
+    def _check_acyclic(self) -> None:
+        from zbudspec.engines.interpreter import _call_steps
+
+        graph = {n: {cs.proc for st in self.p.procs[n].steps.values()
+                     for cs in _call_steps(st.body)} for n in self.stack_procs}
+        seen: set[str] = set()
+        active: set[str] = set()
+
+        def visit(n: str) -> None:
+            if n in active:
+                raise Unsupported(f"procedure `{n}` can call itself: the z3 engine needs a "
+                                  "bounded stack")
+            if n in seen:
+                return
+            active.add(n)
+            for m in graph[n]:
+                visit(m)
+            active.discard(n)
+            seen.add(n)
+
+        for n in graph:
+            visit(n)
+
+    # ---- symbolic states
+    def new_state(self, k: int | str, constrain: bool = True) -> SymState:
+        gs = [fresh(g.type, f"{g.name}@{k}") for g in self.p.globals]
+        if constrain:
+            for g, s in zip(self.p.globals, gs, strict=True):
+                self.solver.add(wf(g.type, s))
+        locks = [z3.Int(f"lock:{name}@{k}") for name in self.p.locks]
+        threads = []
+        for t in range(self.p.client.threads):
+            th = SymThread({}, {}, {}, {})
+            for n in self.stack_procs:
+                th.active[n] = z3.Bool(f"t{t}.{n}.active@{k}")
+                th.label[n] = z3.Int(f"t{t}.{n}.label@{k}")
+                th.waiting[n] = z3.Int(f"t{t}.{n}.waiting@{k}")
+                th.locals[n] = {name: fresh(ty, f"t{t}.{n}.{name}@{k}")
+                                for name, ty in self.ltypes[n].items()}
+            threads.append(th)
+        return SymState(gs, locks, threads)
+
+    def assert_initial(self, s: SymState) -> None:
+        for g, x in zip(self.p.globals, s.globals, strict=True):
+            self.solver.add(self._eq(g.type, x, const(g.type, g.init)))
+        for lk in s.locks:
+            self.solver.add(lk == -1)
+        for th in s.threads:
+            for n in self.stack_procs:
+                self.solver.add(z3.Not(th.active[n]))
+                self.solver.add(th.label[n] == 0, th.waiting[n] == -1)
+                for name, ty in self.ltypes[n].items():
+                    self.solver.add(self._eq(ty, th.locals[n][name], default(ty)))
+
+    @staticmethod
+    def _eq(t: Type, a: Sym, b: Sym) -> Any:
+        from zbudspec.engines.z3_values import eq
+
+        return eq(t, a, b)
+
+    def frames_query(self, s: SymState) -> Callable[[int, str, str, str], tuple[Sym, Any]]:
+        def q(t: int, proc: str, what: str, name: str) -> tuple[Sym, Any]:
+            th = s.threads[t]
+            yes = z3.BoolVal(True)
+            if what == "idle":
+                return z3.Not(z3.Or(*[th.active[n] for n in self.stack_procs])), yes
+            if proc not in th.active:
+                return (z3.BoolVal(False), yes) if what == "at" else \
+                    (default(self.ltypes[proc][name]), z3.BoolVal(False))
+            if what == "at":
+                lid = self.label_ids[proc].get(name)
+                if lid is None:
+                    return z3.BoolVal(False), yes
+                return z3.And(th.active[proc], th.label[proc] == lid), yes
+            return th.locals[proc][name], th.active[proc]
+
+        return q
+
+    def env(self, s: SymState, t: int, locals_: dict[str, Sym]) -> SEnv:
+        return SEnv(list(s.globals), dict(locals_), t, list(s.locks), self.frames_query(s))
+
+    @staticmethod
+    def flat(s: SymState) -> list[Any]:
+        out: list[Any] = [x for g in s.globals for x in leaves(g)]
+        out.extend(s.locks)
+        for th in s.threads:
+            for n in th.active:
+                out.extend((th.active[n], th.label[n], th.waiting[n]))
+                for v in th.locals[n].values():
+                    out.extend(leaves(v))
+        return out
+
+    def template(self) -> None:
+        """Encode one transition and the invariants once, over template variables; each
+        depth then instantiates them by substitution (cheap, inside z3)."""
+        self.picks: list[Any] = []
+        self.tpl = self.new_state("tpl", constrain=False)
+        self.tpl_cases, self.tpl_faults = self.transition(0, self.tpl)
+        self.tpl_pick_leaves = [x for p in self.picks for x in leaves(p)]
+        self.tpl_bad = self.bad(self.tpl)
+        self.tpl_leaves = self.flat(self.tpl)
+
+    def substitution(self, s: SymState, k: int) -> Callable[[Any], Any]:
+        pairs = list(zip(self.tpl_leaves, self.flat(s), strict=True))
+        picks = [(x, z3.FreshConst(x.sort(), f"pick@{k}")) for x in self.tpl_pick_leaves]
+        pairs += picks
+        self.last_picks = [y for _, y in picks]
+
+        def sub(x: Any) -> Any:
+            return z3.substitute(x, *pairs) if z3.is_expr(x) else x
+
+        return sub
+
+    def instantiate(self, k: int, s: SymState) -> tuple[list[Case], list[StepFault]]:
+        sub = self.substitution(s, k)
+        cases = [Case(sub(c.cond), c.thread, c.proc, c.label, c.op,
+                      tuple(remap(a, sub) for a in c.args), c.exit_kind,
+                      {i: remap(v, sub) for i, v in c.globals.items()},
+                      {i: sub(v) for i, v in c.locks.items()},
+                      {key: remap(v, sub) for key, v in c.frames.items()})
+                 for c in self.tpl_cases]
+        faults = [StepFault(sub(f.cond), f.kind, f.message, f.span, f.thread, f.proc, f.label,
+                            f.op, tuple(remap(a, sub) for a in f.args))
+                  for f in self.tpl_faults]
+        return cases, faults
+
+    # ---- one transition (over the template state)
+    def transition(self, k: int, s: SymState) -> tuple[list[Case], list[StepFault]]:
+        cases: list[Case] = []
+        faults: list[StepFault] = []
+        for t in range(self.p.client.threads):
+            th = s.threads[t]
+            idle = z3.Not(z3.Or(*[th.active[n] for n in self.stack_procs])) if \
+                self.stack_procs else z3.BoolVal(True)
+            for op in self.p.ops_for(t):
+                self._start_cases(k, s, t, op, idle, cases, faults)
+            for n in self.stack_procs:
+                for label, lid in self.label_ids[n].items():
+                    base = z3.And(th.active[n], th.waiting[n] == -1, th.label[n] == lid)
+                    env = self.env(s, t, th.locals[n])
+                    self._step_cases(s, t, n, label, None, (), base, env, cases, faults)
+        return cases, faults
+
+    def _start_cases(self, k: int, s: SymState, t: int, op: str, idle: Any,
+                     cases: list[Case], faults: list[StepFault]) -> None:
+        proc = self.p.procs[op]
+        args = tuple(fresh(pt, f"t{t}.{op}.{pn}") for pn, pt in proc.params)
+        self.picks.extend(args)
+        base = _and(idle, *[wf(pt, a) for (_, pt), a in zip(proc.params, args, strict=True)])
+        env = self.env(s, t, dict(zip((pn for pn, _ in proc.params), args, strict=True)))
+        for name, ty, init in proc.locals:
+            env.locals[name] = const(ty, zero(ty)) if init is None else \
+                self.enc.x.coerce(init.type, ty, self.enc.x.enc(init, env, base))
+            self.enc.x.fault(env, base, z3.Not(fits(ty, env.locals[name])), "range",
+                             f"`{name}` is outside {ty}", proc.span)
+        for req in proc.requires:
+            base = _and(base, self.enc.x.enc(req, env, base))
+        assert proc.entry is not None
+        self._step_cases(s, t, op, proc.entry, op, args, base, env, cases, faults)
+
+    def _step_cases(self, s: SymState, t: int, n: str, label: str, op: str | None,
+                    args: tuple[Sym, ...], base: Any, env: SEnv, cases: list[Case],
+                    faults: list[StepFault]) -> None:
+        mark = len(env.faults)
+        res = self.enc.step(n, label, env)
+        self.picks.extend(res.picks)
+        for f in env.faults[:mark]:  # faults while starting the operation (locals, requires)
+            faults.append(StepFault(f.cond, f.kind, f.message, f.span, t, n, label, op, args))
+        for f in env.faults[mark:]:
+            faults.append(StepFault(_and(base, f.cond), f.kind, f.message, f.span, t, n, label,
+                                    op, args))
+        for ex in res.exits:
+            self._exit_cases(s, t, n, label, op, args, _and(base, ex.cond), ex, cases, faults)
+
+    def _exit_cases(self, s: SymState, t: int, n: str, label: str, op: str | None,
+                    args: tuple[Sym, ...], cond: Any, ex: Exit, cases: list[Case],
+                    faults: list[StepFault]) -> None:
+        th = s.threads[t]
+        c = Case(cond, t, n, label, op, args, ex.kind)
+        for i, (old, new) in enumerate(zip(s.globals, ex.env.globals, strict=True)):
+            if new is not old:
+                c.globals[i] = new
+        for i, (old, new) in enumerate(zip(s.locks, ex.env.locks, strict=True)):
+            if new is not old:
+                c.locks[i] = new
+        own = {name: ex.env.locals[name] for name in self.ltypes[n]}
+        if ex.kind == "goto":
+            c.frames.update({(n, "label", ""): self.label_ids[n][ex.label],
+                             (n, "active", ""): z3.BoolVal(True),
+                             (n, "waiting", ""): -1})
+            c.frames.update({(n, "local", name): v for name, v in own.items()})
+            cases.append(c)
+            return
+        if ex.kind == "call":
+            assert ex.call is not None
+            q = ex.call.proc
+            callee = self.p.procs[q]
+            c.frames.update({(n, "label", ""): self.label_ids[n][ex.label],
+                             (n, "active", ""): z3.BoolVal(True),
+                             (n, "waiting", ""): self.cs_index[id(ex.call)]})
+            c.frames.update({(n, "local", name): v for name, v in own.items()})
+            cenv = SEnv(list(ex.env.globals), {}, t, list(ex.env.locks), ex.env.frames,
+                        ex.env.faults)
+            mark = len(cenv.faults)
+            for (pn, pt), a in zip(callee.params, ex.args, strict=True):
+                a = self.enc.x.coerce(pt, pt, a)
+                self.enc.x.fault(cenv, cond, z3.Not(fits(pt, a)), "range",
+                                 f"argument `{pn}` of `{q}` is outside {pt}", ex.call.span)
+                cenv.locals[pn] = a
+            for name, ty, init in callee.locals:
+                cenv.locals[name] = const(ty, zero(ty)) if init is None else \
+                    self.enc.x.coerce(init.type, ty, self.enc.x.enc(init, cenv, cond))
+            for f in cenv.faults[mark:]:
+                faults.append(StepFault(f.cond, f.kind, f.message, f.span, t, n, label, op,
+                                        args))
+            ok = _and(cond, *[z3.Not(f.cond) for f in cenv.faults[mark:]])
+            c.cond = ok
+            assert callee.entry is not None
+            c.frames.update({(q, "active", ""): z3.BoolVal(True),
+                             (q, "label", ""): self.label_ids[q][callee.entry],
+                             (q, "waiting", ""): -1})
+            c.frames.update({(q, "local", name): cenv.locals[name] for name in self.ltypes[q]})
+            cases.append(c)
+            return
+        # return
+        c.frames[(n, "active", "")] = z3.BoolVal(False)
+        if self.p.procs[n].is_op:
+            held = z3.Or(*[lk == t for lk in ex.env.locks]) if ex.env.locks else \
+                z3.BoolVal(False)
+            faults.append(StepFault(_and(cond, held), "lock",
+                                    f"operation `{n}` ends holding a lock",
+                                    self.p.procs[n].span, t, n, label, op, args))
+            c.cond = _and(cond, z3.Not(held))
+            cases.append(c)
+            return
+        for cs_id, cs in enumerate(self.interp.call_sites):
+            if cs.proc != n:
+                continue
+            caller = next(pn for pn, pr in self.p.procs.items()
+                          if any(x is cs for st in pr.steps.values()
+                                 for x in _calls(st.body)))
+            sub = Case(_and(cond, th.active[caller], th.waiting[caller] == cs_id), t, n, label,
+                       op, args, "return", dict(c.globals), dict(c.locks), dict(c.frames))
+            sub.frames[(caller, "waiting", "")] = -1
+            if cs.target is not None:
+                assert ex.value is not None
+                rt = self.p.procs[n].result
+                assert rt is not None
+                cenv = SEnv(list(ex.env.globals), dict(th.locals[caller]), t,
+                            list(ex.env.locks), ex.env.frames, ex.env.faults)
+                mark = len(cenv.faults)
+                cenv2, live = self.enc.assign(cenv, sub.cond, cs.target, ex.value, rt)
+                for f in cenv.faults[mark:]:
+                    faults.append(StepFault(f.cond, f.kind, f.message, f.span, t, n, label,
+                                            op, args))
+                sub.cond = live
+                for name in self.ltypes[caller]:
+                    if cenv2.locals[name] is not th.locals[caller][name]:
+                        sub.frames[(caller, "local", name)] = cenv2.locals[name]
+            cases.append(sub)
+
+    # ---- the next state
+    def link(self, k: int, s: SymState, cases: list[Case], faults: list[StepFault],
+             sel: Any) -> tuple[SymState, Any]:
+        """Define the state after transition k; returns it and the condition that the
+        transition is a fault (selector values past the cases name the faults)."""
+        nxt = self.new_state(k + 1)
+        for i, c in enumerate(cases):
+            c.cond = _and(sel == i, c.cond)
+        faulted = z3.Or(*[_and(sel == len(cases) + j, f.cond)
+                          for j, f in enumerate(faults)]) if faults else z3.BoolVal(False)
+        # some step runs: a successor case, or a fault (which ends the trace: a fault found
+        # at depth k+1 stops the search, so later depths never extend it)
+        self.solver.add(z3.Or(faulted, *[c.cond for c in cases]))
+
+        def chain(default_v: Any, items: list[tuple[Any, Any]], t: Type | None) -> Any:
+            out = default_v
+            for cond, v in reversed(items):
+                if t is None:
+                    out = z3.If(cond, v, out)
+                else:
+                    from zbudspec.engines.z3_values import ite
+
+                    out = ite(t, cond, v, out)
+            return out
+
+        for i, g in enumerate(self.p.globals):
+            items = [(c.cond, c.globals[i]) for c in cases if i in c.globals]
+            self.solver.add(self._eq(g.type, nxt.globals[i], chain(s.globals[i], items, g.type)))
+        for i in range(len(self.p.locks)):
+            items = [(c.cond, c.locks[i]) for c in cases if i in c.locks]
+            self.solver.add(nxt.locks[i] == chain(s.locks[i], items, None))
+        for t, (th, th2) in enumerate(zip(s.threads, nxt.threads, strict=True)):
+            mine = [c for c in cases if c.thread == t]
+            for n in self.stack_procs:
+                for what, old, new in (("active", th.active[n], th2.active[n]),
+                                       ("label", th.label[n], th2.label[n]),
+                                       ("waiting", th.waiting[n], th2.waiting[n])):
+                    items = [(c.cond, c.frames[(n, what, "")]) for c in mine
+                             if (n, what, "") in c.frames]
+                    self.solver.add(new == chain(old, items, None))
+                for name, ty in self.ltypes[n].items():
+                    items = [(c.cond, c.frames[(n, "local", name)]) for c in mine
+                             if (n, "local", name) in c.frames]
+                    self.solver.add(self._eq(ty, th2.locals[n][name],
+                                             chain(th.locals[n][name], items, ty)))
+        return nxt, faulted
+
+    # ---- violations
+    def bad(self, s: SymState) -> Any:
+        """Some invariant is false in `s`, or cannot be evaluated there."""
+        parts: list[Any] = []
+        env = SEnv(list(s.globals), {}, None, list(s.locks), self.frames_query(s))
+        for inv in self.p.invariants:
+            parts.append(z3.Not(self.enc.x.enc(inv.expr, env, z3.BoolVal(True))))
+        parts.extend(f.cond for f in env.faults)
+        return z3.Or(*parts) if parts else z3.BoolVal(False)
+
+    # ---- the search
+    def run(self, depth: int, progress: Callable[[int, float], None] | None = None
+            ) -> SearchResult:
+        t0 = time.perf_counter()
+        self.template()
+        s0 = self.new_state(0)
+        self.assert_initial(s0)
+        self.states = [s0]
+        cov = Coverage()
+        init_state = self.interp.initial()
+        if self._check(self.substitution(s0, 0)(self.tpl_bad)) == z3.sat:
+            v = self.interp.check_invariants(init_state)
+            if v is None:
+                raise EngineDisagreement("z3 finds the initial state bad; the interpreter "
+                                         "does not")
+            return SearchResult(Verdict.VIOLATED, depth, 0, 1, 0, time.perf_counter() - t0,
+                                cov, init_state, [], v)
+        for k in range(depth):
+            s = self.states[-1]
+            sel = z3.Int(f"sel@{k}")
+            cases, faults = self.instantiate(k, s)
+            # a deadlock at depth k: a thread is inside an operation and, whatever the
+            # nondeterministic picks, no step can run (not even into a fault)
+            busy = [th.active[n] for th in s.threads for n in self.stack_procs]
+            can_run = z3.Or(*[c.cond for c in cases], *[f.cond for f in faults])
+            if self.last_picks:
+                can_run = z3.Exists(self.last_picks, can_run)
+            stuck = z3.And(z3.Or(*busy), z3.Not(can_run)) if busy else z3.BoolVal(False)
+            r = self._check(stuck)
+            if r == z3.sat:
+                steps, stuck_violation = self.deadlock_trace(k)
+                return SearchResult(Verdict.VIOLATED, depth, k, 0, 0,
+                                    time.perf_counter() - t0, cov, init_state, steps,
+                                    stuck_violation)
+            nxt, faulted = self.link(k, s, cases, faults, sel)
+            self.states.append(nxt)
+            self.sels.append(sel)
+            self.cases.append(cases)
+            self.faults.append(faults)
+            bad_state = self.substitution(nxt, k + 1)(self.tpl_bad)
+            # a fault of transition k, or a false invariant after it, is a violation at k+1
+            r = self._check(z3.Or(faulted, z3.And(z3.Not(faulted), bad_state)))
+            if progress is not None:
+                progress(k + 1, time.perf_counter() - t0)
+            if r == z3.unknown:
+                reason = self.solver.reason_unknown()
+                return SearchResult(Verdict.UNKNOWN, depth, k, 0, 0, time.perf_counter() - t0,
+                                    cov, init_state, reason=f"z3 gave up at depth {k + 1}: "
+                                    f"{reason}")
+            if r == z3.sat:
+                trace, violation = self.counterexample(k + 1)
+                return SearchResult(Verdict.VIOLATED, depth, k, 0, 0,
+                                    time.perf_counter() - t0, cov, init_state, trace,
+                                    violation)
+        return SearchResult(Verdict.NO_VIOLATION, depth, depth, 0, 0,
+                            time.perf_counter() - t0, cov, init_state)
+
+    def _check(self, bad: Any) -> Any:
+        self.solver.push()
+        self.solver.add(bad)
+        r = self.solver.check()
+        if r == z3.sat:
+            self.model = self.solver.model()
+        self.solver.pop()
+        return r
+
+    # ---- counterexamples, replayed through the interpreter
+    def concrete_state(self, s: SymState, m: Any) -> State:
+        g = tuple(concrete(gd.type, x, m) for gd, x in zip(self.p.globals, s.globals,
+                                                          strict=True))
+        locks = tuple(None if (h := m.eval(x, model_completion=True).as_long()) < 0 else h
+                      for x in s.locks)
+        threads = []
+        for th in s.threads:
+            active = [n for n in self.stack_procs
+                      if z3.is_true(m.eval(th.active[n], model_completion=True))]
+            frames: list[Frame] = []
+            bottom = [n for n in active if self.p.procs[n].is_op]
+            cur = bottom[0] if bottom else None
+            while cur is not None:
+                lid = m.eval(th.label[cur], model_completion=True).as_long()
+                label = list(self.label_ids[cur])[lid]
+                w = m.eval(th.waiting[cur], model_completion=True).as_long()
+                names = self.interp.local_names[cur]
+                locs = tuple(concrete(self.ltypes[cur][nm], th.locals[cur][nm], m)
+                             for nm in names)
+                frames.append(Frame(cur, label, locs, w))
+                cur = self.interp.call_sites[w].proc if w >= 0 else None
+            threads.append(tuple(frames))
+        return State(g, locks, tuple(threads))
+
+    def counterexample(self, depth: int) -> tuple[list[TraceStep], Violation | None]:
+        m = self.model
+        want = [self.concrete_state(s, m) for s in self.states[: depth + 1]]
+        state = self.interp.initial()
+        if state != want[0]:
+            raise EngineDisagreement("z3's initial state differs from the interpreter's")
+        trace: list[TraceStep] = []
+        for k in range(depth):
+            sel = m.eval(self.sels[k], model_completion=True).as_long()
+            last = k == depth - 1
+            outcome = self._replay_step(state, k, sel, want[k + 1], m, last)
+            trace.append(TraceStep(outcome.transition, outcome.state))
+            if outcome.violation is not None:
+                if not last:
+                    raise EngineDisagreement(f"the interpreter faults at step {k + 1} of a "
+                                             f"{depth}-step z3 trace")
+                return trace, outcome.violation
+            assert outcome.state is not None
+            state = outcome.state
+        v = self.interp.check_invariants(state)
+        if v is None:
+            raise EngineDisagreement(f"z3 reports a violation after {depth} steps; the "
+                                     "interpreter replays the trace and finds none")
+        return trace, v
+
+    def deadlock_trace(self, depth: int) -> tuple[list[TraceStep], Violation]:
+        m = self.model
+        want = [self.concrete_state(s, m) for s in self.states[: depth + 1]]
+        state = self.interp.initial()
+        trace: list[TraceStep] = []
+        for k in range(depth):
+            sel = m.eval(self.sels[k], model_completion=True).as_long()
+            outcome = self._replay_step(state, k, sel, want[k + 1], m, False)
+            trace.append(TraceStep(outcome.transition, outcome.state))
+            assert outcome.state is not None
+            state = outcome.state
+        if not self.interp.deadlocked(state):
+            raise EngineDisagreement(f"z3 reports a deadlock after {depth} steps; the "
+                                     "interpreter can still move")
+        stuck = [t for t, fr in enumerate(state.threads) if fr]
+        where = ", ".join(f"thread {t} at {state.threads[t][-1].proc}."
+                          f"{state.threads[t][-1].label}" for t in stuck)
+        return trace, Violation("deadlock", f"deadlock: no thread can move ({where})",
+                                self.p.procs[state.threads[stuck[0]][-1].proc].span)
+
+    def _replay_step(self, state: State, k: int, sel: int, want: State, m: Any,
+                     last: bool) -> Any:
+        cases = self.cases[k]
+        if 0 <= sel < len(cases):
+            c = cases[sel]
+            t, op = c.thread, c.op
+            args = tuple(concrete(pt, a, m) for (_, pt), a in
+                         zip(self.p.procs[op].params, c.args, strict=True)) if op else ()
+        else:
+            f = self.faults[k][sel - len(cases)]
+            t, op = f.thread, f.op
+            args = tuple(concrete(pt, a, m) for (_, pt), a in
+                         zip(self.p.procs[op].params, f.args, strict=True)) if op else ()
+        outs = self.interp.step_outcomes(state, t, op, args)
+        for o in outs:
+            if o.violation is not None and last and not (0 <= sel < len(cases)):
+                return o
+            if o.state is not None and o.state == want:
+                if last and o.violation is None and not (0 <= sel < len(cases)):
+                    continue
+                return o
+        raise EngineDisagreement(f"step {k + 1} of the z3 trace (thread {t}) has no matching "
+                                 "interpreter outcome")
+
+
+def _calls(stmts: tuple[ir.Stmt, ...]) -> list[ir.CallStep]:
+    from zbudspec.engines.interpreter import _call_steps
+
+    return list(_call_steps(stmts))
+
+
+def prove_bmc(program: ir.Program, depth: int, timeout_ms: int = 60_000,
+              progress: Callable[[int, float], None] | None = None) -> SearchResult:
+    """Bounded check to `depth` with z3; every counterexample replayed by the interpreter."""
+    res = BMC(program, timeout_ms).run(depth, progress)
+    res.coverage_known = False
+    return res
+
+
+__all__ = ["BMC", "EngineDisagreement", "Transition", "prove_bmc"]
