@@ -121,9 +121,6 @@ def test_grammar_text_parses(text: str) -> None:
     assert module is not None, (text, [d.message for d in diags])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a comment right after an operand is lexed as "
-                   "the operator `/` (MULOP.3 outranks COMMENT and BLOCK_COMMENT): "
-                   "`const NCHUNKS = 64 /* chunks */;` is a syntax error (ZB001)")
 @FUZZ
 @given(text=_grammar_strategy(comments=True))
 @example(text="var pages_nr: 0..3 = 0;\ninvariant bounded:\n  pages_nr >= 0   // never "
@@ -194,10 +191,6 @@ mutations = st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 10**6),
                                st.integers(0, 10**6)), min_size=1, max_size=3)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a record constant that failed to check (e.g. "
-                   "FREE_PAGE after a mutation in ZbudPage) used in `[_ -> FREE_PAGE]` is "
-                   "evaluated as none: AssertionError in types.in_type(), exit 70; see "
-                   "test_check_found_mutants")
 @FUZZ
 @given(spec=st.sampled_from(SPEC_FILES), muts=mutations, via_dependent=st.booleans())
 def test_check_mutated_spec_never_crashes(workdir: Path, spec: str, muts: list[Mutation],
@@ -229,9 +222,6 @@ FOUND = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a record constant that failed to check (here "
-                   "FREE_PAGE) used in `[_ -> FREE_PAGE]` is evaluated as none: AssertionError "
-                   "in types.in_type(), exit 70")
 @pytest.mark.parametrize(("spec", "old", "new"), FOUND)
 def test_check_found_mutants(workdir: Path, spec: str, old: str, new: str) -> None:
     assert old in TEXTS[spec]

@@ -85,9 +85,9 @@ def render(diag: Diagnostic, sources: dict[str, str]) -> str:
     lines = [head]
     text = sources.get(sp.file)
     if text is not None and sp.line >= 1:
-        src_lines = text.splitlines()
+        src_lines = text.split("\n")
         if sp.line <= len(src_lines):
-            src = src_lines[sp.line - 1].expandtabs(1)
+            src = src_lines[sp.line - 1].rstrip("\r").expandtabs(1)
             width = 1
             if sp.end_line == sp.line and sp.end_col > sp.col:
                 width = sp.end_col - sp.col

@@ -106,6 +106,7 @@ class BMC:
         self.ltypes = self.enc.local_types
         self.cs_index = {id(cs): i for i, cs in enumerate(self.interp.call_sites)}
         self.solver = z3.Solver()
+        self.check_deadlock = True
         self.solver.set("timeout", timeout_ms)
         if rlimit:
             self.solver.set("rlimit", rlimit)
@@ -460,7 +461,7 @@ class BMC:
             if self.last_picks:
                 can_run = z3.Exists(self.last_picks, can_run)
             stuck = z3.And(z3.Or(*busy), z3.Not(can_run)) if busy else z3.BoolVal(False)
-            r = self._check(stuck)
+            r = self._check(stuck) if self.check_deadlock else z3.unsat
             if r == z3.sat:
                 steps, stuck_violation = self.deadlock_trace(k)
                 return SearchResult(Verdict.VIOLATED, depth, k, 0, 0,

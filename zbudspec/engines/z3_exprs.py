@@ -68,10 +68,13 @@ class SEnv:
     locks: list[Any]  # Int terms: the holder's thread id, -1 when free
     frames: FrameQuery | None = None
     faults: list[Fault] = field(default_factory=list)
+    # faults before this index belong to earlier statements, whose faulting paths the
+    # step's live condition already excludes
+    stmt_mark: int = 0
 
     def copy(self) -> SEnv:
         return SEnv(list(self.globals), dict(self.locals), self.self_id, list(self.locks),
-                    self.frames, self.faults)
+                    self.frames, self.faults, self.stmt_mark)
 
 
 def _and(*xs: Any) -> z3.BoolRef:
@@ -91,8 +94,8 @@ class Encoder:
               span: Span) -> None:
         """Record that, where `pc` holds, `cond` makes the step fault here (and no earlier
         fault of the step happened: the interpreter stops at the first)."""
-        earlier = [f.cond for f in env.faults]
-        c = z3.simplify(_and(pc, cond, *(z3.Not(x) for x in earlier)))
+        earlier = [f.cond for f in env.faults[env.stmt_mark:]]
+        c = _and(pc, cond, *(z3.Not(x) for x in earlier))
         if not z3.is_false(c):
             env.faults.append(Fault(c, kind, msg, span))
 

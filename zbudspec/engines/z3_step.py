@@ -91,7 +91,7 @@ class StepEncoder:
     # ---- faults bookkeeping
     def _since(self, env: SEnv, mark: int, live: z3.BoolRef) -> z3.BoolRef:
         new = [f.cond for f in env.faults[mark:]]
-        return z3.simplify(_and(live, *(z3.Not(c) for c in new))) if new else live
+        return _and(live, *(z3.Not(c) for c in new)) if new else live
 
     def fault(self, env: SEnv, live: z3.BoolRef, cond: Any, kind: str, msg: str,
               span: Span) -> z3.BoolRef:
@@ -106,6 +106,7 @@ class StepEncoder:
             if z3.is_false(live):
                 break
             mark = len(env.faults)
+            env.stmt_mark = mark
             env, live = self.stmt(proc, s, env, live, res)
             live = self._since(env, mark, live)
         return env, live
@@ -149,7 +150,9 @@ class StepEncoder:
                 v = x.enc(s.value, env, live)
                 return self.assign(env, live, s.target, v, s.value.type)
             case ir.If():
+                mark = len(env.faults)
                 c = x.enc(s.cond, env, live)
+                live = self._since(env, mark, live)  # a fault in the condition comes first
                 e1, l1 = self.block(proc, s.then, env.copy(), _and(live, c), res)
                 e2, l2 = self.block(proc, s.else_, env.copy(), _and(live, z3.Not(c)), res)
                 return self.merge(proc, l1, e1, e2), _or(l1, l2)
@@ -195,12 +198,12 @@ class StepEncoder:
                 return env, z3.BoolVal(False)
             case ir.Return():
                 v = x.enc(s.value, env, live) if s.value is not None else None
-                mark_live = self._since(env, 0, live)
+                mark_live = self._since(env, env.stmt_mark, live)
                 res.exits.append(Exit(mark_live, "return", env, value=v))
                 return env, z3.BoolVal(False)
             case ir.CallStep():
                 args = tuple(x.enc(a, env, live) for a in s.args)
-                mark_live = self._since(env, 0, live)
+                mark_live = self._since(env, env.stmt_mark, live)
                 res.exits.append(Exit(mark_live, "call", env, label=s.resume, call=s,
                                       args=args))
                 return env, z3.BoolVal(False)
@@ -227,7 +230,10 @@ class StepEncoder:
              res: StepResult) -> tuple[SEnv, z3.BoolRef]:
         saved = env.locals.get(s.var)
         self.bound_types[s.var] = s.var_type
-        for _, member, sv in self.x.domain(env, live, s.domain):
+        mark = len(env.faults)
+        candidates = self.x.domain(env, live, s.domain)
+        live = self._since(env, mark, live)  # faults in the bounds come first
+        for _, member, sv in candidates:
             inner = env.copy()
             inner.locals[s.var] = sv
             e1, l1 = self.block(proc, s.body, inner, _and(live, member), res)

@@ -69,6 +69,7 @@ class ExprLowerer:
         self.resolve_type = resolve_type
         self.thread_type = thread_type
         self.silent_poison = False
+        self.poison_count = 0
         self.fn_busy: set[str] = set()
         self.lower_fn: Callable[[str], None] | None = None
 
@@ -80,6 +81,7 @@ class ExprLowerer:
         """A placeholder for an expression whose error was reported elsewhere. If the checker
         ever ends with no error but a placeholder in the IR, that is an internal error."""
         self.silent_poison = True
+        self.poison_count += 1
         return ir.Lit(None, ERR, span)
 
     def expect(self, e: ir.Expr, want: Type, span: A.Span, what: str) -> ir.Expr:
@@ -190,6 +192,8 @@ class ExprLowerer:
                     return ir.Lit((), expected, e.span)
                 return ir.Lit((), TEmpty("list"), e.span)
             case A.MapLit():
+                if expected is not None and bad(expected):
+                    return self.poison(e.span)
                 if not isinstance(expected, TMap):
                     return self.err("ZB012", "`[_ -> v]` needs a map type from its context",
                                     e.span, "use it where a map is expected, e.g. `var m: "
@@ -395,12 +399,15 @@ class ExprLowerer:
             self.lower_fn(e.func)
         if not self.arity(e, len(decl.params)):
             return self.poison(e.span)
+        lowered = self.syms.lowered_fns.get(e.func)
+        if lowered is None:  # its own lowering failed, or it is being lowered (recursion)
+            for a in e.args:
+                self.expr(a, sc)
+            return self.poison(e.span)
         args = []
-        for p, a in zip(decl.params, e.args, strict=True):
-            pt = self.resolve_type(p.type)
-            args.append(self.expect(self.expr(a, sc, pt), pt, a.span, f"argument `{p.name}`"))
-        rt = self.resolve_type(decl.result)
-        return ir.FnCall(e.func, tuple(args), rt, e.span)
+        for (pname, pt), a in zip(lowered.params, e.args, strict=True):
+            args.append(self.expect(self.expr(a, sc, pt), pt, a.span, f"argument `{pname}`"))
+        return ir.FnCall(e.func, tuple(args), lowered.result, e.span)
 
     def _qualified(self, a: A.Expr) -> tuple[str, str] | None:
         if isinstance(a, A.Field) and isinstance(a.base, A.Name):
@@ -494,10 +501,11 @@ class ExprLowerer:
     def const_eval(self, e: A.Expr, want: Type | None) -> tuple[object, Type] | None:
         sc = Scope(const_only=True)
         before = len(self.diags)
+        poisoned = self.poison_count
         x = self.expr(e, sc, want)
         if want is not None:
             x = self.expect(x, want, e.span, "constant")
-        if len(self.diags) > before or bad(x.type):
+        if len(self.diags) > before or bad(x.type) or self.poison_count > poisoned:
             return None
         try:
             v = evaluate(x, Ctx(fns=self.syms.lowered_fns))

@@ -47,11 +47,12 @@ class _Loader:
         self.out = out
         self.seen: set[str] = set()
         self.active: list[str] = []
+        self.active_names: list[str] = []
 
     def read(self, path: Path, at: A.Span | None) -> A.Module | None:
         key = str(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             span = at or A.Span(key, 1, 1, 1, 1)
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -63,9 +64,9 @@ class _Loader:
         return module
 
     def load(self, path: Path, at: A.Span | None) -> list[A.Decl]:
-        key = str(path)
+        key = _identity(path)
         if key in self.active:
-            cycle = " -> ".join([*self.active, key])
+            cycle = " -> ".join([*self.active_names, str(path)])
             span = at or A.Span(key, 1, 1, 1, 1)
             self.out.diagnostics.append(error("ZB003", f"import cycle: {cycle}", span))
             return []
@@ -76,10 +77,12 @@ class _Loader:
         if module is None:
             return []
         self.active.append(key)
+        self.active_names.append(str(path))
         try:
             return self.expand(module, path)
         finally:
             self.active.pop()
+            self.active_names.pop()
 
     def expand(self, module: A.Module, path: Path) -> list[A.Decl]:
         decls: list[A.Decl] = []
@@ -105,8 +108,9 @@ class _Loader:
             if _decl_name(d) == new.name:
                 if _kind(d) != _kind(new):
                     self.out.diagnostics.append(error(
-                        "ZB029", f"`override {_kind(new)} {new.name}` replaces a {_kind(d)}",
-                        ov.span, f"declare it as `{_kind(d)}`"))
+                        "ZB029", f"`override {_kind(new)} {new.name}` replaces a declaration "
+                        f"of another kind: `{_kind(d)} {new.name}`", ov.span,
+                        f"write `override {_kind(d)} {new.name}`"))
                     return
                 decls[i] = new
                 return
@@ -192,6 +196,14 @@ def _replace_label(block: A.Block, label: str, new: A.Block) -> tuple[A.Block, b
         return A.Block(b.locals, tuple(stmt(s) for s in b.stmts), b.span)
 
     return blk(block), found
+
+
+def _identity(path: Path) -> str:
+    """One key per file however it is spelled (`d/../d/x.zspec`, symlinks)."""
+    try:
+        return str(path.resolve())
+    except OSError:
+        return str(path.absolute())
 
 
 def load(path: str | Path) -> Loaded:

@@ -405,7 +405,7 @@ class Checker:
         out: list[ir.GlobalDecl] = []
         for name, v in self.syms.vars.items():
             d = v.decl
-            t = self.resolve_type(d.type)
+            t = v.type if v.type is not None else self.resolve_type(d.type)
             v.type = t
             if bad(t):
                 out.append(ir.GlobalDecl(name, t, None, d.ghost, d.span))
@@ -431,6 +431,7 @@ class Checker:
         if name in self.syms.lowered_fns or name in self.x.fn_busy:
             return
         d = self.syms.fns[name]
+        self.check_params(d.params)
         self.x.fn_busy.add(name)
         try:
             params = tuple((p.name, self.resolve_type(p.type)) for p in d.params)
@@ -458,6 +459,12 @@ class Checker:
             self.syms.used.add(lv.name)
             t = v.type or ERR
             is_global, index = True, v.index
+        elif lv.name in self.syms.locks or lv.name in self.syms.fns or \
+                lv.name in self.syms.procs or lv.name in self.syms.types:
+            kind = ("lock" if lv.name in self.syms.locks else "function" if lv.name in
+                    self.syms.fns else "procedure" if lv.name in self.syms.procs else "type")
+            self.diags.append(error("ZB014", f"cannot assign to {kind} `{lv.name}`", lv.span))
+            return None
         elif lv.name in self.syms.consts or lv.name in self.syms.members:
             kind = "enum member" if lv.name in self.syms.members else (
                 "parameter" if self.syms.consts[lv.name].decl.is_param else "constant")
@@ -564,9 +571,11 @@ class Checker:
                 if s.call.func in self.syms.procs:
                     call = self.proc_call(s.call, sc, None, s.span)
                     return [call] if call else []
+                before = len(self.diags)
                 self.x.expr(s.call, sc)
-                self.diags.append(warning("ZB022", f"the value of `{s.call.func}(...)` is "
-                                          "discarded", s.span))
+                if len(self.diags) == before:
+                    self.diags.append(warning("ZB022", f"the value of `{s.call.func}(...)` is "
+                                              "discarded", s.span))
                 return []
             case A.Await():
                 return [ir.Await(self.cond(s.cond, sc, "`await`"), s.span)]
@@ -668,7 +677,19 @@ class Checker:
                                         f"{target.type}", span))
         return SCall(c.func, tuple(args), target, span)
 
+    def check_params(self, params: tuple[A.ParamDecl, ...]) -> None:
+        seen: set[str] = set()
+        for p in params:
+            if p.name in seen:
+                self.diags.append(error("ZB011", f"parameter `{p.name}` declared twice",
+                                        p.span))
+            if p.name in RESERVED:
+                self.diags.append(error("ZB011", f"`{p.name}` is a reserved word (a "
+                                        "quantifier)", p.span))
+            seen.add(p.name)
+
     def lower_proc(self, d: A.ProcDecl) -> ir.Proc:
+        self.check_params(d.params)
         params = tuple((p.name, self.resolve_type(p.type)) for p in d.params)
         for (pn, pt), p in zip(params, d.params, strict=True):
             if not bad(pt) and not is_finite(pt):
@@ -691,7 +712,8 @@ class Checker:
                 self.diags.append(error("ZB025", f"{what} `{d.name}` must start with a "
                                         "label (its first step)", d.body.span,
                                         "write e.g. `S1: spin_lock(pool_lock);`"))
-            builder.unreachable(list(pl.labels.items()))
+            if not any(x.is_error for x in builder.diagnostics) and entry is not None:
+                builder.unreachable(list(pl.labels.items()))
             steps = builder.steps
             atomic_body: tuple[ir.Stmt, ...] = ()
         else:
@@ -821,7 +843,10 @@ class Checker:
             self.diags.append(error("ZB999", "internal: the checker lost track of an error "
                                     "(please report this spec)", A.Span(self.loaded.root, 1,
                                                                         1, 1, 1)))
-        diags = sorted(self.diags, key=lambda d: (d.span.file, d.span.line, d.span.col))
+        unique: dict[tuple[str, str, str, A.Span], Diagnostic] = {}
+        for dg in self.diags:  # one report per problem, however many paths reach it
+            unique.setdefault((dg.code, dg.severity.value, dg.message, dg.span), dg)
+        diags = sorted(unique.values(), key=lambda d: (d.span.file, d.span.line, d.span.col))
         if any(d.is_error for d in diags):
             return CheckResult(None, diags, self.loaded.sources)
         program = ir.Program(
@@ -879,10 +904,12 @@ def _source_text(sources: dict[str, str], span: A.Span) -> str:
 
 
 def check(loaded: Loaded, options: Options | None = None) -> CheckResult:
-    if any(d.is_error for d in loaded.diagnostics):
+    if any(d.is_error and d.code in ("ZB001", "ZB002", "ZB003") for d in loaded.diagnostics):
         return CheckResult(None, list(loaded.diagnostics), loaded.sources)
     result = Checker(loaded, options or Options()).run()
     result.diagnostics = [*loaded.diagnostics, *result.diagnostics]
+    if any(d.is_error for d in loaded.diagnostics):  # e.g. a bad override: keep checking,
+        result.program = None                      # but there is no program to run
     return result
 
 

@@ -214,14 +214,14 @@ def in_type(t: Type, v: Value) -> bool:
     if isinstance(t, TOption):
         return v is None or in_type(t.inner, v)
     if isinstance(t, TRecord):
-        assert isinstance(v, tuple)
-        return all(in_type(ft, fv) for (_, ft), fv in zip(t.fields, v, strict=True))
+        return isinstance(v, tuple) and len(v) == len(t.fields) and all(
+            in_type(ft, fv) for (_, ft), fv in zip(t.fields, v, strict=True))
     if isinstance(t, TMap):
-        assert isinstance(v, tuple)
-        return all(in_type(t.value, x) for x in v)
-    if isinstance(t, TSet | TList):
-        assert isinstance(v, frozenset | tuple)
-        return all(in_type(t.elem, x) for x in v)
+        return isinstance(v, tuple) and all(in_type(t.value, x) for x in v)
+    if isinstance(t, TSet):
+        return isinstance(v, frozenset) and all(in_type(t.elem, x) for x in v)
+    if isinstance(t, TList):
+        return isinstance(v, tuple) and all(in_type(t.elem, x) for x in v)
     return True
 
 

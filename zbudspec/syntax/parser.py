@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -36,8 +37,12 @@ def _tok_span(path: str, tok: Token) -> A.Span:
 
 
 def _unquote(tok: Token) -> str:
-    raw = str(tok)[1:-1]
-    return raw.encode("utf-8").decode("unicode_escape")
+    """A string literal's text: JSON escapes (\\n, \\", \\u00e9...); others kept as written."""
+    try:
+        value = json.loads(str(tok))
+    except ValueError:
+        return str(tok)[1:-1]
+    return value if isinstance(value, str) else str(tok)[1:-1]
 
 
 _BINOPS = {"implies": "==>", "or_": "||", "and_": "&&"}
@@ -417,6 +422,12 @@ def _syntax_error(exc: UnexpectedInput, path: str) -> Diagnostic:
     col = getattr(exc, "column", 1) or 1
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
+        try:
+            exact = exc.interactive_parser.accepts()  # type: ignore[no-untyped-call]
+        except Exception:  # lark internals: fall back to the LALR lookahead set
+            exact = set(exc.expected)
+        if exact:
+            exc.expected = exact
         if tok.type == "$END":
             span = A.Span(path, line if line > 0 else 1, col if col > 0 else 1, line, col)
             return error("ZB001", f"unexpected end of file; expected {_expected(exc.expected)}",
@@ -426,7 +437,8 @@ def _syntax_error(exc: UnexpectedInput, path: str) -> Diagnostic:
     if isinstance(exc, UnexpectedCharacters):
         ch = exc.char
         span = A.Span(path, line, col, line, col + 1)
-        return error("ZB002", f"unexpected character `{ch}`", span)
+        shown = ch if ch.isprintable() else repr(ch)[1:-1]
+        return error("ZB002", f"unexpected character `{shown}`", span)
     if isinstance(exc, UnexpectedEOF):
         span = A.Span(path, line, col, line, col)
         return error("ZB001", f"unexpected end of file; expected {_expected(set(exc.expected))}",
