@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -50,24 +50,21 @@ def _define(text: str) -> tuple[str, str]:
     return name.strip(), value
 
 
-def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}` is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"`{text}` must be at least 1")
-    return v
+def _at_least(lo: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"`{text}` is not a whole number") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"`{text}` must be at least {lo}")
+        return v
+
+    return parse
 
 
-def _nonneg(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}` is not a whole number") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"`{text}` must not be negative")
-    return v
+_positive = _at_least(1)
+_nonneg = _at_least(0)
 
 
 def _common(p: argparse.ArgumentParser) -> None:

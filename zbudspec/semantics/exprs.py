@@ -30,6 +30,7 @@ from zbudspec.semantics.types import (
     is_key_type,
 )
 from zbudspec.syntax import ast as A
+from zbudspec.syntax.walk import blocks
 
 ERR = TEnum("<error>", ())
 
@@ -521,29 +522,7 @@ def _local_type(proc: A.ProcDecl, name: str,
     for p in proc.params:
         if p.name == name:
             return resolve(p.type)
-    found: list[A.LocalDecl] = []
-
-    def walk(b: A.Block) -> None:
-        found.extend(b.locals)
-        for s in b.stmts:
-            stmts: list[A.Stmt] = [s]
-            while stmts:
-                x = stmts.pop()
-                if isinstance(x, A.Block):
-                    walk(x)
-                elif isinstance(x, A.Labelled):
-                    stmts.append(x.stmt)
-                elif isinstance(x, A.If):
-                    walk(x.then)
-                    if x.else_:
-                        walk(x.else_)
-                elif isinstance(x, A.While | A.For):
-                    walk(x.body)
-                elif isinstance(x, A.Either):
-                    for br in x.branches:
-                        walk(br)
-
-    walk(proc.body)
+    found = [d for b in blocks(proc.body) for d in b.locals]
     for d in found:
         if d.name == name:
             return resolve(d.type)

@@ -13,6 +13,7 @@ from pathlib import Path
 from zbudspec.diagnostics import Diagnostic, did_you_mean, error
 from zbudspec.syntax import ast as A
 from zbudspec.syntax.parser import parse
+from zbudspec.syntax.walk import statements
 
 
 @dataclass
@@ -147,27 +148,7 @@ class _Loader:
 
 def labels_of(block: A.Block) -> list[str]:
     """The labels of a procedure body, in source order."""
-    out: list[str] = []
-
-    def walk(s: A.Stmt) -> None:
-        if isinstance(s, A.Labelled):
-            out.append(s.label)
-            walk(s.stmt)
-        elif isinstance(s, A.Block):
-            for x in s.stmts:
-                walk(x)
-        elif isinstance(s, A.If):
-            walk(s.then)
-            if s.else_:
-                walk(s.else_)
-        elif isinstance(s, A.While | A.For):
-            walk(s.body)
-        elif isinstance(s, A.Either):
-            for b in s.branches:
-                walk(b)
-
-    walk(block)
-    return out
+    return [s.label for s in statements(block) if isinstance(s, A.Labelled)]
 
 
 def _replace_label(block: A.Block, label: str, new: A.Block) -> tuple[A.Block, bool]:

@@ -48,6 +48,7 @@ from zbudspec.semantics.types import (
     show_value,
 )
 from zbudspec.syntax import ast as A
+from zbudspec.syntax.walk import statements
 
 DEFAULT_THREADS = 2
 RESERVED = ("forall", "exists", "count", "find")
@@ -870,24 +871,12 @@ class ProcLowering:
 
 
 def _scan(b: A.Block) -> tuple[set[str], set[str]]:
+    """The labels of a body and the names it calls as statements."""
     labels: set[str] = set()
     calls: set[str] = set()
-    todo: list[A.Stmt] = list(b.stmts)
-    while todo:
-        s = todo.pop()
+    for s in statements(b):
         if isinstance(s, A.Labelled):
             labels.add(s.label)
-            todo.append(s.stmt)
-        elif isinstance(s, A.Block):
-            todo.extend(s.stmts)
-        elif isinstance(s, A.If):
-            todo.append(s.then)
-            if s.else_:
-                todo.append(s.else_)
-        elif isinstance(s, A.While | A.For):
-            todo.append(s.body)
-        elif isinstance(s, A.Either):
-            todo.extend(s.branches)
         elif isinstance(s, A.CallStmt):
             calls.add(s.call.func)
         elif isinstance(s, A.Assign) and isinstance(s.value, A.Call):
