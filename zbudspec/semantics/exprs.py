@@ -511,8 +511,12 @@ class ExprLowerer:
         try:
             v = evaluate(x, Ctx(fns=self.syms.lowered_fns))
         except EvalError as exc:
-            self.diags.append(error("ZB017", f"cannot evaluate constant: {exc.message}",
-                                    exc.span))
+            inside = exc.span.file == e.span.file and (
+                (e.span.line, e.span.col) <= (exc.span.line, exc.span.col)
+                <= (e.span.end_line, e.span.end_col))
+            where = "" if inside else f" (at {exc.span})"
+            self.diags.append(error("ZB017", f"cannot evaluate constant: {exc.message}{where}",
+                                    exc.span if inside else e.span))
             return None
         return v, x.type
 

@@ -752,10 +752,11 @@ class Checker:
         per: dict[int, tuple[str, ...]] = {}
         for c in self.syms.clients:
             names = list(c.ops or ()) + [n for _, ns in c.per_thread for n in ns]
+            where = dict(c.name_spans)
             for n in names:
                 if n not in procs or not procs[n].is_op:
                     self.diags.append(error("ZB030", f"client names `{n}`, which is not an "
-                                            "operation", c.span,
+                                            "operation", where.get(n, c.span),
                                             did_you_mean(n, [k for k, p in procs.items()
                                                              if p.is_op])))
             if c.ops is not None:
@@ -816,7 +817,8 @@ class Checker:
                                                      *self.syms.configs.values()]
         for decl in decls:
             if decl.threads is not None and decl.threads < 1:
-                self.diags.append(error("ZB030", "`threads` must be at least 1", decl.span))
+                self.diags.append(error("ZB030", "`threads` must be at least 1",
+                                        decl.threads_span or decl.span))
         cfg_threads = self.config.threads if self.config else None
         self.threads = self.opts.threads or cfg_threads or client_threads or DEFAULT_THREADS
         self.thread_type = TInt(0, self.threads - 1, "Thread")

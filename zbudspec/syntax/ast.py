@@ -475,6 +475,8 @@ class ClientDecl:
     ops: tuple[str, ...] | None
     per_thread: tuple[tuple[int, tuple[str, ...]], ...]
     span: Span
+    name_spans: tuple[tuple[str, Span], ...] = ()  # where each operation is named
+    threads_span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,6 +493,7 @@ class ConfigDecl:
     depth: int | None
     sets: tuple[ConfigSet, ...]
     span: Span
+    threads_span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)

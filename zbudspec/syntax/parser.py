@@ -156,30 +156,34 @@ class _Build(Transformer[Token, Any]):
         return A.InvariantDecl(str(ch[0]), ch[1], self.sp(meta))
 
     # client and config
-    def client_threads(self, meta: Any, ch: list[Any]) -> tuple[str, int]:
-        return ("threads", int(ch[0]))
+    def client_threads(self, meta: Any, ch: list[Any]) -> tuple[str, Any, Any]:
+        return ("threads", int(ch[0]), self.sp(meta))
 
-    def client_ops(self, meta: Any, ch: list[Any]) -> tuple[str, tuple[str, ...]]:
-        return ("ops", tuple(n for n, _ in ch[0]))
+    def client_ops(self, meta: Any, ch: list[Any]) -> tuple[str, Any, Any]:
+        return ("ops", tuple(n for n, _ in ch[0]), tuple(ch[0]))
 
-    def client_thread(self, meta: Any, ch: list[Any]) -> tuple[str, tuple[int, tuple[str, ...]]]:
-        return ("thread", (int(ch[0]), tuple(n for n, _ in ch[1])))
+    def client_thread(self, meta: Any, ch: list[Any]) -> tuple[str, Any, Any]:
+        return ("thread", (int(ch[0]), tuple(n for n, _ in ch[1])), tuple(ch[1]))
 
     def client_decl(self, meta: Any, ch: list[Any]) -> A.ClientDecl:
         threads: int | None = None
+        threads_span: A.Span | None = None
         ops: tuple[str, ...] | None = None
         per: list[tuple[int, tuple[str, ...]]] = []
-        for kind, val in ch:
+        spans: list[tuple[str, A.Span]] = []
+        for kind, val, where in ch:
             if kind == "threads":
-                threads = val
+                threads, threads_span = val, where
             elif kind == "ops":
                 ops = val
+                spans.extend(where)
             else:
                 per.append(val)
-        return A.ClientDecl(threads, ops, tuple(per), self.sp(meta))
+                spans.extend(where)
+        return A.ClientDecl(threads, ops, tuple(per), self.sp(meta), tuple(spans), threads_span)
 
-    def config_threads(self, meta: Any, ch: list[Any]) -> tuple[str, int]:
-        return ("threads", int(ch[0]))
+    def config_threads(self, meta: Any, ch: list[Any]) -> tuple[str, Any]:
+        return ("threads", (int(ch[0]), self.sp(meta)))
 
     def config_depth(self, meta: Any, ch: list[Any]) -> tuple[str, int]:
         return ("depth", int(ch[0]))
@@ -189,15 +193,16 @@ class _Build(Transformer[Token, Any]):
 
     def config_decl(self, meta: Any, ch: list[Any]) -> A.ConfigDecl:
         threads = depth = None
+        threads_span: A.Span | None = None
         sets: list[A.ConfigSet] = []
         for kind, val in ch[1:]:
             if kind == "threads":
-                threads = val
+                threads, threads_span = val
             elif kind == "depth":
                 depth = val
             else:
                 sets.append(val)
-        return A.ConfigDecl(str(ch[0]), threads, depth, tuple(sets), self.sp(meta))
+        return A.ConfigDecl(str(ch[0]), threads, depth, tuple(sets), self.sp(meta), threads_span)
 
     def override_decl(self, meta: Any, ch: list[Any]) -> A.Override:
         return A.Override(ch[0], self.sp(meta))
