@@ -9,6 +9,7 @@ pre-state fixed. This is the foundation the bounded and inductive z3 engines sta
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -206,19 +207,8 @@ def test_z3_step_encoding_matches_the_interpreter(variant: str) -> None:
 
 
 SMALL_SPECS = {
-    "locks held across steps": """
-var n: 0..3 = 0;
-lock l;
-op inc() {
-S1:
-  spin_lock(l);
-  n = n + 1;
-S2:
-  spin_unlock(l);
-  return;
-}
-client { threads 2; }
-""",
+    "locks held across steps": (Path(__file__).parent / "corpus" / "lock-counter.zspec")
+    .read_text(),
     "choose, either, await, lists and calls": """
 var l: list of 0..2 = [];
 var s: set of 0..2 = {};
