@@ -1,0 +1,1 @@
+"""Conformance: cases and suites, the protocol, transports, the runner and its oracles."""
