@@ -25,7 +25,9 @@ from reference.swapdev import FileSwapDevice, MemorySwapDevice, SwapDevice
 from reference.zbud import EvictFn, ZbudPage, ZbudPool
 from reference.zswap import (
     ZSWAP_HEADER,
+    Codec,
     WritebackStep,
+    ZlibCodec,
     Zswap,
     ZswapBug,
     ZswapConfig,
@@ -36,6 +38,7 @@ __all__ = [
     "ZSWAP_HEADER",
     "AlwaysNew",
     "Buddy",
+    "Codec",
     "Errno",
     "EvictFn",
     "FileSwapDevice",
@@ -55,6 +58,7 @@ __all__ = [
     "ZbudGeometry",
     "ZbudPage",
     "ZbudPool",
+    "ZlibCodec",
     "Zswap",
     "ZswapBug",
     "ZswapConfig",

@@ -495,6 +495,14 @@ class ZbudPool:
 
     # ------------------------------------------------------------------ queries
 
+    def locate(self, offset: int) -> tuple[int, Buddy] | None:
+        """Where ``offset`` is stored: (pfn, slot), or None if it is not in the index."""
+        with self._lock:
+            page = self._index.get(offset)
+            if page is None:
+                return None
+            return page.frame.pfn, Buddy.FIRST if page.first_offset == offset else Buddy.LAST
+
     def get_pool_size(self) -> int:
         """``zbud_get_pool_size``: ``pages_nr``, read without the lock as the kernel does."""
         return self._pages_nr

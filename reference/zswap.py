@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from types import TracebackType
+from typing import Protocol
 
 from reference.errno import Errno
 from reference.pagealloc import PageAllocator
@@ -61,6 +62,50 @@ class WritebackStep(Enum):
     W6_FREE = "W6"  #: zbud_free(offset)
 
 
+class Codec(Protocol):
+    """How zswap turns a page into a buddy's bytes and back (compression plus any header).
+
+    ``encode`` returns the bytes to store (their length is the zbud allocation size) or
+    ``None`` when compression fails (the store then returns ``-EINVAL``); ``decode`` gets the
+    buddy's bytes and returns the page, raising :class:`ZswapBug` if they are corrupt.
+    """
+
+    def encode(self, offset: int, page: bytes) -> bytes | None:
+        """The buddy's bytes for ``page`` stored at ``offset``, or None (compression failed)."""
+
+    def decode(self, offset: int, buddy: memoryview) -> bytes:
+        """The page stored at ``offset`` from its buddy's bytes; ZswapBug if corrupt."""
+
+
+class ZlibCodec:
+    """The default codec: ``ZSWAP_HEADER`` then the zlib-compressed page."""
+
+    def __init__(self, level: int = 1) -> None:
+        self.level = level
+
+    def encode(self, offset: int, page: bytes) -> bytes | None:
+        """Header (compressed length, offset tag) + ``zlib.compress(page, level)``."""
+        compressed = zlib.compress(page, self.level)
+        return ZSWAP_HEADER.pack(len(compressed), offset & _OFFSET_TAG_MASK) + compressed
+
+    def decode(self, offset: int, buddy: memoryview) -> bytes:
+        """Check the header against the buddy's length and offset, then decompress."""
+        header = ZSWAP_HEADER.size
+        length = len(buddy)
+        if length < header:
+            raise ZswapBug(f"offset {offset}: buddy of {length} bytes has no header")
+        dlen, tag = ZSWAP_HEADER.unpack_from(buddy, 0)
+        if header + dlen != length or tag != offset & _OFFSET_TAG_MASK:
+            raise ZswapBug(
+                f"offset {offset}: buddy header says length {dlen}, offset tag {tag}; "
+                f"expected length {length - header}, tag {offset & _OFFSET_TAG_MASK}"
+            )
+        try:
+            return zlib.decompress(buddy[header:length])
+        except zlib.error as exc:
+            raise ZswapBug(f"offset {offset}: decompression failed: {exc}") from exc
+
+
 StepHook = Callable[[WritebackStep, int, int], None]
 """``hook(step, swap_type, offset)``: observe or perturb writeback between its steps."""
 
@@ -94,7 +139,9 @@ class Zswap:
     Collaborators are injected: ``swap_device`` (default: file-backed, in a temporary
     directory, closed by :meth:`close`), ``swap_cache`` (W1's outcome; default
     :class:`~reference.swapcache.AlwaysNew`), ``allocator`` (default: one with
-    ``config.page_budget``), ``on_writeback_step`` (tests).
+    ``config.page_budget``), ``on_writeback_step`` (tests), ``codec`` (default
+    :class:`ZlibCodec` at ``config.compress_level``; the conformance adapter pins the
+    compressed length and the compressor's failures with its own).
     """
 
     def __init__(
@@ -105,8 +152,10 @@ class Zswap:
         swap_cache: SwapCache | None = None,
         allocator: PageAllocator | None = None,
         on_writeback_step: StepHook | None = None,
+        codec: Codec | None = None,
     ) -> None:
         self.config = config = config if config is not None else ZswapConfig()
+        self.codec: Codec = codec if codec is not None else ZlibCodec(config.compress_level)
         self.page_size = 1 << config.page_shift
         self.allocator = (
             allocator
@@ -172,9 +221,10 @@ class Zswap:
     def store(self, swap_type: int, offset: int, page: bytes) -> int:
         """``zswap_frontswap_store``: 0, or a negative errno with the page not stored.
 
-        ``-ENODEV`` without a pool, ``-EINVAL`` for a page of the wrong length (the kernel's
-        compression failure). D10: if ``pages_nr > pool_limit``, count ``pool_limit_hit`` and
-        call ``zbud_reclaim_page(pool, 8)`` once; failure -> ``reject_reclaim_fail``,
+        ``-ENODEV`` without a pool, ``-EINVAL`` for a page of the wrong length or when the
+        codec's compression fails (the kernel's compression failure, after the reclaim).
+        D10: if ``pages_nr > pool_limit``, count ``pool_limit_hit`` and call
+        ``zbud_reclaim_page(pool, 8)`` once; failure -> ``reject_reclaim_fail``,
         ``-ENOMEM``, no re-check of fullness. Then compress and ``zbud_alloc(header + dlen,
         offset)``: ``-ENOSPC`` -> ``reject_compress_poor``, ``-EEXIST`` -> ``duplicate_entry``
         (refused, old data kept; with ``accept_duplicates`` the old buddy is freed and the
@@ -193,8 +243,10 @@ class Zswap:
             if pool.reclaim_page(config.reclaim_retries) != 0:
                 self.stats.add(Stat.REJECT_RECLAIM_FAIL)
                 return _ENOMEM
-        compressed = zlib.compress(page, config.compress_level)
-        size = ZSWAP_HEADER.size + len(compressed)
+        buddy = self.codec.encode(offset, page)
+        if buddy is None:
+            return _EINVAL  # the compressor failed
+        size = len(buddy)
         ret = pool.alloc(size, offset)
         if ret == _EEXIST:
             self.stats.add(Stat.DUPLICATE_ENTRY)
@@ -211,8 +263,7 @@ class Zswap:
         if isinstance(mapped, int):
             raise ZswapBug(f"store: offset {offset} vanished between alloc and map")
         view, _ = mapped
-        ZSWAP_HEADER.pack_into(view, 0, len(compressed), offset & _OFFSET_TAG_MASK)
-        view[ZSWAP_HEADER.size :] = compressed
+        view[:] = buddy
         del view
         if pool.unmap(offset) != 0:
             raise ZswapBug(f"store: offset {offset} was invalidated while being stored")
@@ -329,19 +380,7 @@ class Zswap:
         return True
 
     def _decompress(self, view: memoryview, length: int, offset: int) -> bytes:
-        header = ZSWAP_HEADER.size
-        if length < header:
-            raise ZswapBug(f"offset {offset}: buddy of {length} bytes has no header")
-        dlen, tag = ZSWAP_HEADER.unpack_from(view, 0)
-        if header + dlen != length or tag != offset & _OFFSET_TAG_MASK:
-            raise ZswapBug(
-                f"offset {offset}: buddy header says length {dlen}, offset tag {tag}; "
-                f"expected length {length - header}, tag {offset & _OFFSET_TAG_MASK}"
-            )
-        try:
-            data = zlib.decompress(view[header:length])
-        except zlib.error as exc:
-            raise ZswapBug(f"offset {offset}: decompression failed: {exc}") from exc
+        data = self.codec.decode(offset, view[:length])
         if len(data) != self.page_size:
             raise ZswapBug(f"offset {offset}: decompressed to {len(data)} bytes")
         return data
