@@ -6,6 +6,7 @@ Pure functions returning strings; only the CLI writes them out.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from zbudspec.diagnostics import Diagnostic, Severity, render
 from zbudspec.engines.explicit import TraceStep
@@ -44,15 +45,49 @@ def held_locks(program: ir.Program, state: State, thread: int) -> list[str]:
 
 def step_title(tr: Transition) -> str:
     args = [p for p in tr.picks if p.what.startswith("arg ")]
-    other = [p for p in tr.picks if not p.what.startswith("arg ")]
     head = ""
     if tr.started:
         head = f"{tr.op}(" + ", ".join(f"{p.what[4:]}={p.value}" for p in args) + ") "
     body = f"{tr.proc}.{tr.label}" if tr.proc != tr.op or not tr.started else tr.label
-    picks = "".join(f" [{p.what.replace('choose ', '')}={p.value}]" for p in other)
+    picks = "".join(f" [{p}]" for p in pick_texts(tr))
     tail = f" => {tr.result}" if tr.finished and tr.result is not None else (
         " => done" if tr.finished else "")
     return head + body + picks + tail
+
+
+def pick_texts(tr: Transition) -> list[str]:
+    """The step's nondeterministic picks other than arguments: `outcome=NEW`."""
+    return [f"{p.what.replace('choose ', '')}={p.value}" for p in tr.picks
+            if not p.what.startswith("arg ")]
+
+
+@dataclass(frozen=True, slots=True)
+class StepView:
+    """What a renderer shows of one step: shared by the text swimlanes and the HTML page."""
+
+    number: int
+    thread: int
+    title: str  # `op(args) label [picks] => result`, as in the swimlanes
+    transition: Transition
+    locks: tuple[str, ...]  # held by the thread after the step
+    changes: tuple[str, ...]  # `name: old -> new`, one per changed leaf of the state
+    faulted: bool  # the step hit a run-time violation and changed nothing
+
+
+def step_views(program: ir.Program, initial: State, trace: Sequence[TraceStep],
+               first_step: int = 1) -> list[StepView]:
+    out: list[StepView] = []
+    prev = initial
+    for i, ts in enumerate(trace, start=first_step):
+        tr = ts.transition
+        locks: tuple[str, ...] = ()
+        diff: tuple[str, ...] = ()
+        if ts.state is not None:
+            locks = tuple(held_locks(program, ts.state, tr.thread))
+            diff = tuple(changes(program, prev, ts.state))
+            prev = ts.state
+        out.append(StepView(i, tr.thread, step_title(tr), tr, locks, diff, ts.state is None))
+    return out
 
 
 def swimlanes(program: ir.Program, initial: State, trace: Sequence[TraceStep],
@@ -60,34 +95,35 @@ def swimlanes(program: ir.Program, initial: State, trace: Sequence[TraceStep],
     """Per-thread columns: each step in its thread's column (operation, label, picks, locks
     held after it), then what it changed, indented under that column."""
     n = program.client.threads
-    titles = []
-    for ts in trace:
-        title = step_title(ts.transition)
-        if ts.state is not None:
-            locks = held_locks(program, ts.state, ts.transition.thread)
-            if locks:
-                title += "  {" + ", ".join(locks) + "}"
-        titles.append(title)
+    views = step_views(program, initial, trace, first_step)
+    titles = [v.title + ("  {" + ", ".join(v.locks) + "}" if v.locks else "") for v in views]
     width = [len(f"thread {t}") for t in range(n)]
-    for ts, title in zip(trace, titles, strict=True):
-        t = ts.transition.thread
-        width[t] = min(max(width[t], len(title)), COL_MAX)
+    for v, title in zip(views, titles, strict=True):
+        width[v.thread] = min(max(width[v.thread], len(title)), COL_MAX)
     header = "step | " + " | ".join(f"thread {t}".ljust(width[t]) for t in range(n))
     lines = [header.rstrip(), "-" * len(header)]
-    prev = initial
-    for i, (ts, title) in enumerate(zip(trace, titles, strict=True), start=first_step):
-        t = ts.transition.thread
+    for v, title in zip(views, titles, strict=True):
+        t = v.thread
         cells = [""] * n
         cells[t] = title
-        lines.append((f"{i:>4} | " + " | ".join(c.ljust(width[k])
-                                                for k, c in enumerate(cells))).rstrip())
+        lines.append((f"{v.number:>4} | " + " | ".join(c.ljust(width[k])
+                                                       for k, c in enumerate(cells))).rstrip())
         indent = "     | " + "".join(" " * (width[k] + 3) for k in range(t)) + "  "
-        if ts.state is not None:
-            lines.extend(indent + ch for ch in changes(program, prev, ts.state))
-            prev = ts.state
-        else:
+        if v.faulted:
             lines.append(indent + "(the step faulted)")
+        else:
+            lines.extend(indent + ch for ch in v.changes)
     return "\n".join(lines)
+
+
+def params_text(program: ir.Program) -> str:
+    """`NAME=VALUE, ...` of the overridable parameters, as the CLI prints the bounds."""
+    return ", ".join(f"{n}={_value_text(program.params[n])}"
+                     for n in program.param_names) or "no parameters"
+
+
+def _value_text(v: object) -> str:
+    return "true" if v is True else "false" if v is False else str(v)
 
 
 def violation_text(v: Violation, sources: dict[str, str]) -> str:
