@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from zbudspec import __version__
+from zbudspec.conformance.gen_cli import cmd_gen, gen_arguments
 from zbudspec.diagnostics import render
 from zbudspec.engines.explicit import SearchResult, Verdict, search
 from zbudspec.engines.simulate import simulate
@@ -115,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("replay", help="re-run a JSON trace in the interpreter")
     r.add_argument("trace", metavar="TRACE")
     r.add_argument("--spec", help="spec file (default: the one named in the trace)")
+
+    gen_arguments(sub.add_parser("gen", help="write the conformance suite generated from a "
+                                 "spec"), _define)
     return ap
 
 
@@ -336,7 +340,7 @@ def cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 COMMANDS = {"check": cmd_check, "simulate": cmd_simulate, "prove": cmd_prove,
-            "replay": cmd_replay}
+            "replay": cmd_replay, "gen": cmd_gen}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
