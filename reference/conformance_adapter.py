@@ -173,6 +173,7 @@ class ReferenceImplementation:
         self._model: SwapCacheModel | None = None
         self._page_size = 0
         self._offsets = 0
+        self._busy: int | None = None  # the offset whose store/load is running (D7)
 
     # ---- the interface
     def hello(self) -> dict[str, Json]:
@@ -294,7 +295,9 @@ class ReferenceImplementation:
     def _swapcache_outcome(self, swap_type: int, offset: int) -> SwapCacheOutcome:
         if self._swapcache_queue:
             return SwapCacheOutcome(self._swapcache_queue.pop(0))
-        return SwapCacheOutcome.NEW
+        # the first outcome the swap layer allows: a store or load in progress holds its
+        # offset's page in the swap cache (D7), so writeback of that offset finds it there
+        return SwapCacheOutcome.EXIST if offset == self._busy else SwapCacheOutcome.NEW
 
     # ---- operations
     def _op(self, op: str, args: Mapping[str, Json]) -> Json:
@@ -328,6 +331,8 @@ class ReferenceImplementation:
         offset = self._offset(args)
         if model is not None:
             model.lock_page(SWAP_TYPE, offset)
+        elif op != "zswap_frontswap_invalidate_page":
+            self._busy = offset
         try:
             if op == "zswap_frontswap_store":
                 dlen, tag = int(args["dlen"]), int(args["tag"])
@@ -346,6 +351,7 @@ class ReferenceImplementation:
             device.forget(offset)
             return errno_json(ret)
         finally:
+            self._busy = None
             if model is not None:
                 model.unlock_page(SWAP_TYPE, offset)
 

@@ -1,0 +1,232 @@
+"""Running cases against an implementation: per case pass, fail, error or skip.
+
+A case passes when every step's result equals the expected one and every pinned state
+equals the implementation's `inspect` (both in canonical form, `abstract.py`). The first
+divergence stops the case. A transport failure (crash, timeout, protocol, flood) is an
+`error` for the case; the runner then starts a fresh implementation for the next case.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from zbudspec.conformance import abstract
+from zbudspec.conformance.cases import Case, Step, Suite
+from zbudspec.conformance.protocol import (
+    Implementation,
+    ImplError,
+    Json,
+    TransportFailure,
+    error_of,
+)
+
+Factory = Callable[[], Implementation]
+VERDICTS = ("pass", "fail", "error", "skip")
+
+
+@dataclass(frozen=True, slots=True)
+class Divergence:
+    step: int  # 1-based
+    thread: int
+    op: str
+    args: Mapping[str, Json]
+    expected: Json
+    actual: Json
+    state_diff: tuple[str, ...] = ()
+    note: str = ""
+
+    def render(self) -> str:
+        args = ", ".join(f"{k}={json.dumps(v)}" for k, v in self.args.items())
+        lines = [f"step {self.step}: thread {self.thread} {self.op}({args})"]
+        if self.expected != self.actual:
+            lines.append(f"  result: expected {json.dumps(self.expected)}, "
+                         f"got {json.dumps(self.actual)}")
+        if self.state_diff:
+            lines.append("  state after the step (pages renamed by LRU position), "
+                         "expected vs implementation:")
+            lines.extend(f"    {d}" for d in self.state_diff)
+        if self.note:
+            lines.append(f"  ({self.note})")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    name: str
+    verdict: str
+    message: str = ""
+    steps: int = 0  # steps run
+    seconds: float = 0.0
+    divergence: Divergence | None = None
+    stderr: str = ""
+    source: str = ""
+
+
+@dataclass
+class SuiteResult:
+    implementation: str
+    results: list[CaseResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, verdict: str) -> int:
+        return sum(1 for r in self.results if r.verdict == verdict)
+
+    @property
+    def ops(self) -> int:
+        return sum(r.steps for r in self.results)
+
+    @property
+    def ok(self) -> bool:
+        return self.count("fail") == 0 and self.count("error") == 0
+
+
+class _Fail(Exception):
+    def __init__(self, div: Divergence) -> None:
+        super().__init__(div.render())
+        self.div = div
+
+
+class _Skip(Exception):
+    pass
+
+
+class Session:
+    """One implementation instance, restarted after a transport failure."""
+
+    def __init__(self, factory: Factory) -> None:
+        self.factory = factory
+        self.impl: Implementation | None = None
+        self.features: frozenset[str] = frozenset()
+        self.name = "?"
+
+    def get(self) -> Implementation:
+        if self.impl is None:
+            impl = self.factory()
+            self.impl = impl
+            hello = impl.hello()
+            self.features = frozenset(str(f) for f in hello.get("features", ()))
+            self.name = str(hello.get("implementation", "?"))
+        return self.impl
+
+    def drop(self) -> None:
+        if self.impl is not None:
+            with contextlib.suppress(TransportFailure, ImplError, OSError):
+                self.impl.close()
+            self.impl = None
+
+    def close(self) -> None:
+        self.drop()
+
+
+def _translate_page(args: Mapping[str, Json], spec_before: Mapping[str, Json] | None,
+                    impl_before: Mapping[str, Json] | None) -> dict[str, Json]:
+    """A spec page argument as the implementation names it (D22): by LRU position."""
+    out = dict(args)
+    if "page" not in out or spec_before is None or impl_before is None:
+        return out
+    spec_lru = list(spec_before.get("lru") or [])
+    impl_lru = list(impl_before.get("lru") or [])
+    p = out["page"]
+    out["page"] = impl_lru[spec_lru.index(p)] if p in spec_lru and \
+        spec_lru.index(p) < len(impl_lru) else -1
+    return out
+
+
+def _same_result(step: Step, actual: Json, spec_after: Mapping[str, Json] | None,
+                 impl_after: Mapping[str, Json] | None) -> bool:
+    exp = step.result
+    if isinstance(exp, dict) and isinstance(actual, dict) and "page" in exp:
+        if exp.get("slot") != actual.get("slot") or set(exp) != set(actual):
+            return False
+        if spec_after is None or impl_after is None:
+            return True  # page names cannot be matched without states
+        ren_e = abstract.canonical_names(abstract.normal(spec_after))
+        ren_a = abstract.canonical_names(abstract.normal(impl_after))
+        return bool(ren_e.get(exp["page"], -1) == ren_a.get(actual["page"], -2))
+    return bool(exp == actual)
+
+
+def run_case(session: Session, case: Case) -> CaseResult:
+    t0 = time.perf_counter()
+    steps_run = 0
+    try:
+        impl = session.get()
+        if case.threads > 1 or case.schedule is not None:
+            raise _Skip("a concurrent case: the runner does not drive `schedule` yet")
+        if case.level not in session.features:
+            raise _Skip(f"the implementation does not offer level `{case.level}`")
+        try:
+            impl.create(case.level, case.pool_config().to_json())
+        except ImplError as exc:
+            if exc.code == "unsupported":
+                raise _Skip(f"create: {exc.message}") from None
+            raise
+        inspect = "inspect" in session.features
+        spec_before: Mapping[str, Json] | None = {}
+        impl_before: Mapping[str, Json] | None = None
+        for n, step in enumerate(case.steps, start=1):
+            args = step.args
+            if "page" in args and inspect:
+                if impl_before is None:
+                    impl_before = impl.inspect()
+                args = _translate_page(args, spec_before, impl_before)
+            steps_run = n
+            try:
+                actual = impl.op(step.thread, step.op, args, step.env)
+            except ImplError as exc:
+                if exc.code == "bug":
+                    raise _Fail(Divergence(n, step.thread, step.op, step.args, step.result,
+                                           f"BUG: {exc.message}")) from None
+                if exc.code == "unsupported":
+                    raise _Skip(f"step {n}: {exc.message}") from None
+                raise
+            impl_after = impl.inspect() if inspect and step.state is not None else None
+            diff: list[str] = []
+            if impl_after is not None and step.state is not None:
+                diff = abstract.compare(step.state, impl_after)
+            if diff or not _same_result(step, actual, step.state, impl_after):
+                raise _Fail(Divergence(n, step.thread, step.op, step.args, step.result, actual,
+                                       tuple(diff), step.note))
+            spec_before = step.state if step.state is not None and "lru" in step.state \
+                else None
+            impl_before = impl_after
+        return CaseResult(case.name, "pass", steps=steps_run,
+                          seconds=time.perf_counter() - t0, source=case.source)
+    except _Fail as f:
+        return CaseResult(case.name, "fail", f.div.render(), steps_run,
+                          time.perf_counter() - t0, f.div, source=case.source)
+    except _Skip as s:
+        return CaseResult(case.name, "skip", str(s), steps_run, time.perf_counter() - t0,
+                          source=case.source)
+    except TransportFailure as tf:
+        session.drop()
+        return CaseResult(case.name, "error", f"{tf.kind}: {tf.message}", steps_run,
+                          time.perf_counter() - t0, stderr=tf.stderr, source=case.source)
+    except Exception as exc:  # an in-process implementation raised: an error reply
+        err = error_of(exc)
+        return CaseResult(case.name, "error", f"step {steps_run}: {err.code}: {err.message}",
+                          steps_run, time.perf_counter() - t0, source=case.source)
+
+
+def run_suite(factory: Factory, suite: Suite | Sequence[Case],
+              progress: Callable[[CaseResult], None] | None = None) -> SuiteResult:
+    cases = suite.cases if isinstance(suite, Suite) else tuple(suite)
+    session = Session(factory)
+    out = SuiteResult("?")
+    t0 = time.perf_counter()
+    try:
+        for case in cases:
+            r = run_case(session, case)
+            out.results.append(r)
+            if session.name != "?":
+                out.implementation = session.name
+            if progress is not None:
+                progress(r)
+    finally:
+        session.close()
+    out.seconds = time.perf_counter() - t0
+    return out
