@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from zbudspec import __version__
+from zbudspec.conformance.cli_conformance import cmd_conformance, conformance_arguments
 from zbudspec.conformance.gen_cli import cmd_gen, gen_arguments
 from zbudspec.diagnostics import render
 from zbudspec.engines.explicit import SearchResult, Verdict, search
@@ -119,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen_arguments(sub.add_parser("gen", help="write the conformance suite generated from a "
                                  "spec"), _define)
+    conformance_arguments(sub.add_parser("conformance", help="run conformance cases, random "
+                                         "sequences or concurrent rounds against an "
+                                         "implementation"))
     return ap
 
 
@@ -340,7 +344,7 @@ def cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 COMMANDS = {"check": cmd_check, "simulate": cmd_simulate, "prove": cmd_prove,
-            "replay": cmd_replay, "gen": cmd_gen}
+            "replay": cmd_replay, "gen": cmd_gen, "conformance": cmd_conformance}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None,

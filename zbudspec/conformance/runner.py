@@ -150,11 +150,43 @@ def _same_result(step: Step, actual: Json, spec_after: Mapping[str, Json] | None
     return bool(exp == actual)
 
 
+class _Guarded:
+    """An implementation whose exceptions all become `ImplError` (or `TransportFailure`)."""
+
+    def __init__(self, impl: Implementation) -> None:
+        self.impl = impl
+
+    def create(self, level: str, config: Mapping[str, Json]) -> None:
+        try:
+            self.impl.create(level, config)
+        except (ImplError, TransportFailure):
+            raise
+        except Exception as exc:
+            raise error_of(exc) from None
+
+    def op(self, thread: int, op: str, args: Mapping[str, Json],
+           env: Mapping[str, Sequence[str]] | None) -> Json:
+        try:
+            return self.impl.op(thread, op, args, env)
+        except (ImplError, TransportFailure):
+            raise
+        except Exception as exc:
+            raise error_of(exc) from None
+
+    def inspect(self) -> Mapping[str, Json]:
+        try:
+            return self.impl.inspect()
+        except (ImplError, TransportFailure):
+            raise
+        except Exception as exc:
+            raise error_of(exc) from None
+
+
 def run_case(session: Session, case: Case) -> CaseResult:
     t0 = time.perf_counter()
     steps_run = 0
     try:
-        impl = session.get()
+        impl = _Guarded(session.get())
         if case.threads > 1 or case.schedule is not None:
             raise _Skip("a concurrent case: the runner does not drive `schedule` yet")
         if case.level not in session.features:
@@ -206,7 +238,7 @@ def run_case(session: Session, case: Case) -> CaseResult:
         session.drop()
         return CaseResult(case.name, "error", f"{tf.kind}: {tf.message}", steps_run,
                           time.perf_counter() - t0, stderr=tf.stderr, source=case.source)
-    except Exception as exc:  # an in-process implementation raised: an error reply
+    except Exception as exc:  # an error reply (ImplError), or hello raised in process
         err = error_of(exc)
         return CaseResult(case.name, "error", f"step {steps_run}: {err.code}: {err.message}",
                           steps_run, time.perf_counter() - t0, source=case.source)
