@@ -23,12 +23,12 @@ itself with the offset's page lock, as the swap layer does (D7); ``env`` is then
 
 from __future__ import annotations
 
-import struct
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from reference.errno import Errno
+from reference.geometry import ZbudGeometry
 from reference.pagealloc import PageAllocator
 from reference.swapcache import SwapCacheModel, SwapCacheOutcome
 from reference.zbud import ZbudPool
@@ -36,9 +36,6 @@ from reference.zswap import Zswap, ZswapBug, ZswapConfig
 
 PROTOCOL_VERSION = 1
 SWAP_TYPE = 0
-_PAGE = struct.Struct("<IB")  # what a conformance page carries: (dlen, tag)
-_MIN_PAGE_SHIFT = 7  # the reference's geometry needs PAGE_SHIFT >= NCHUNKS_ORDER + 1
-_NCHUNKS_ORDER = 6
 
 Json = Any
 
@@ -67,13 +64,17 @@ def errno_json(ret: int) -> str:
 
 
 def page_for(dlen: int, tag: int, page_size: int) -> bytes:
-    """The page a conformance store hands zswap: it carries its compressed length and tag."""
-    return _PAGE.pack(dlen, tag).ljust(page_size, b"\0")
+    """The page a conformance store hands zswap: byte 0 is the tag, the rest the compressed
+    length (little-endian; a 4-byte page has room for it)."""
+    return bytes([tag]) + dlen.to_bytes(page_size - 1, "little")
 
 
 def tag_of_page(page: bytes) -> int:
-    tag: int = _PAGE.unpack_from(page, 0)[1]
-    return tag
+    return page[0]
+
+
+def dlen_of_page(page: bytes) -> int:
+    return int.from_bytes(page[1:], "little")
 
 
 class TagCodec:
@@ -90,7 +91,7 @@ class TagCodec:
     def encode(self, offset: int, page: bytes) -> bytes | None:
         if self.fail_next and self.fail_next.pop(0) == "fail":
             return None
-        dlen, tag = _PAGE.unpack_from(page, 0)
+        dlen, tag = dlen_of_page(page), tag_of_page(page)
         buddy: bytes = bytes([0xA0 | tag]) + bytes([self.pattern(offset, tag)]) * (dlen - 1)
         return buddy
 
@@ -192,10 +193,10 @@ class ReferenceImplementation:
             raise BadRequest(f"create: bad config: {exc!r}") from None
         if level not in ("zswap", "zbud"):
             raise Unsupported(f"level {level!r}")
-        if order != _NCHUNKS_ORDER:
-            raise Unsupported(f"nchunks_order {order}: the reference fixes NCHUNKS_ORDER = 6")
-        if shift < _MIN_PAGE_SHIFT:
-            raise Unsupported(f"page_shift {shift}: the reference needs page_shift >= 7")
+        try:
+            ZbudGeometry(shift, order)
+        except ValueError as exc:
+            raise Unsupported(str(exc)) from None
         if duplicates not in ("refuse", "accept"):
             raise Unsupported(f"duplicates {duplicates!r}")
         self.close()
@@ -208,7 +209,7 @@ class ReferenceImplementation:
         self._allocator = allocator
         if level == "zbud":
             self._pool = ZbudPool(lambda pool, offset: -Errno.EINVAL, page_shift=shift,
-                                  allocator=allocator)
+                                  nchunks_order=order, allocator=allocator)
             return
         self._codec = TagCodec(self._page_size)
         self._device = _Device(self._page_size)
@@ -216,7 +217,8 @@ class ReferenceImplementation:
         self._model = SwapCacheModel() if concurrent else None
         swap_cache = self._model if self._model is not None else _ScriptedCache(self)
         self._zswap = Zswap(
-            ZswapConfig(page_shift=shift, pool_limit=None if limit is None else int(limit),
+            ZswapConfig(page_shift=shift, nchunks_order=order,
+                        pool_limit=None if limit is None else int(limit),
                         accept_duplicates=duplicates == "accept"),
             swap_device=self._device, swap_cache=swap_cache, allocator=allocator,
             codec=self._codec)

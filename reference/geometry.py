@@ -17,9 +17,15 @@ DEFAULT_PAGE_SHIFT = 12
 
 @dataclass(frozen=True, slots=True)
 class ZbudGeometry:
-    """Constants derived from ``page_shift`` exactly as the kernel macros derive them."""
+    """Constants derived from ``page_shift`` exactly as the kernel macros derive them.
+
+    ``nchunks_order`` is the kernel's fixed 6 by default; the spec makes it a parameter (a
+    4-byte page of 4 one-byte chunks keeps the arithmetic at a size explicit search can
+    enumerate), so the reference takes any order with at least one byte per chunk.
+    """
 
     page_shift: int = DEFAULT_PAGE_SHIFT
+    nchunks_order: int = NCHUNKS_ORDER
     page_size: int = field(init=False)
     chunk_shift: int = field(init=False)
     chunk_size: int = field(init=False)
@@ -29,9 +35,12 @@ class ZbudGeometry:
     max_buddy_chunks: int = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.page_shift < NCHUNKS_ORDER + 1:
-            raise ValueError(f"page_shift must be >= {NCHUNKS_ORDER + 1}, got {self.page_shift}")
-        chunk_shift = self.page_shift - NCHUNKS_ORDER
+        order = self.nchunks_order
+        minimum = NCHUNKS_ORDER + 1 if order == NCHUNKS_ORDER else max(order, 2)
+        if not 2 <= order <= NCHUNKS_ORDER or self.page_shift < minimum:
+            raise ValueError(f"page_shift must be >= {minimum} and nchunks_order in "
+                             f"2..{NCHUNKS_ORDER}, got {self.page_shift}, {order}")
+        chunk_shift = self.page_shift - order
         chunk_size = 1 << chunk_shift
         page_size = 1 << self.page_shift
         set_ = object.__setattr__

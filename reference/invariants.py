@@ -18,7 +18,8 @@ from reference.snapshot import Buddy, PoolSnapshot, SlotInfo
 
 def check_pool_invariants(snap: PoolSnapshot, *, quiescent: bool = True) -> list[str]:
     """All invariants; violations as messages."""
-    geometry = ZbudGeometry(snap["page_size"].bit_length() - 1)
+    geometry = ZbudGeometry(snap["page_size"].bit_length() - 1,
+                            snap["nchunks"].bit_length() - 1)
     return [
         *check_chunk_bounds(snap, geometry),
         *check_index(snap),

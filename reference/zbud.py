@@ -133,6 +133,7 @@ class ZbudPool:
         evict: EvictFn | None = None,
         *,
         page_shift: int = 12,
+        nchunks_order: int = 6,
         allocator: PageAllocator | None = None,
     ) -> None:
         """``zbud_create_pool(gfp, ops)``; ``evict`` is ``ops->evict``.
@@ -140,7 +141,7 @@ class ZbudPool:
         ``allocator`` may be shared between pools (one machine's memory); by default the pool
         gets its own unbounded one.
         """
-        geometry = ZbudGeometry(page_shift)
+        geometry = ZbudGeometry(page_shift, nchunks_order)
         if allocator is None:
             allocator = PageAllocator(geometry.page_size)
         elif allocator.page_size != geometry.page_size:

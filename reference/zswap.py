@@ -125,6 +125,7 @@ class ZswapConfig:
     """
 
     page_shift: int = 12
+    nchunks_order: int = 6
     pool_limit: int | None = None
     page_budget: int | None = None
     accept_duplicates: bool = False
@@ -182,6 +183,7 @@ class Zswap:
             self._pools[swap_type] = ZbudPool(
                 self._evict_for(swap_type),
                 page_shift=self.config.page_shift,
+                nchunks_order=self.config.nchunks_order,
                 allocator=self.allocator,
             )
             return 0
