@@ -50,7 +50,7 @@ def cmd_gen(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     spec = Path(args.spec) if args.spec else bundled_spec()
     try:
         gen = Generator(spec, tuple(args.defines),
-                        lambda msg: err.write(f"  {msg}\n"), bfs_states=args.bfs_states)
+                        lambda msg: _say(err, msg), bfs_states=args.bfs_states)
         report = gen.run()
     except ModelError as exc:
         err.write(f"zbudspec gen: {exc}\n")
@@ -59,3 +59,7 @@ def cmd_gen(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(f"wrote {len(written)} file(s) to {args.out}\n")
     out.write(coverage_text(report) + "\n")
     return 0
+
+
+def _say(err: TextIO, msg: str) -> None:
+    err.write(f"  {msg}\n")

@@ -1,0 +1,1 @@
+"""Mutants of the reference implementation (see README.md); each module has a `factory`."""
