@@ -53,7 +53,10 @@ def serve(inp: IO[str], out: IO[str]) -> int:
                 elif cmd == "op":
                     result = impl.op(int(req.get("thread", 0)), str(req.get("op")),
                                      req.get("args") or {}, req.get("env") or {})
-                    _reply(out, rid, ok=True, result=result)
+                    if req.get("inspect") is True:
+                        _reply(out, rid, ok=True, result=result, state=impl.inspect())
+                    else:
+                        _reply(out, rid, ok=True, result=result)
                 elif cmd == "inspect":
                     _reply(out, rid, ok=True, state=impl.inspect())
                 elif cmd == "bye":

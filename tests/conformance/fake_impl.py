@@ -68,14 +68,14 @@ def main() -> int:
             elif mode == "event":
                 say({"event": "yield", "thread": 0, "point": "lock_acquire"})
             elif mode == "wrong-result":
-                say({"id": rid, "ok": True, "result": "EAGAIN"})
+                say({"id": rid, "ok": True, "result": "EAGAIN", "state": impl.inspect()})
             elif mode == "bug":
                 say({"id": rid, "ok": False, "error": {"code": "bug", "message": "BUG_ON"}})
             elif mode == "unsupported":
                 say({"id": rid, "ok": False,
                      "error": {"code": "unsupported", "message": "no ops today"}})
             else:
-                say({"id": rid, "ok": True, "result": result})
+                say({"id": rid, "ok": True, "result": result, "state": impl.inspect()})
     return 0
 
 

@@ -173,6 +173,20 @@ class _Guarded:
         except Exception as exc:
             raise error_of(exc) from None
 
+    def op_inspect(self, thread: int, op: str, args: Mapping[str, Json],
+                   env: Mapping[str, Sequence[str]] | None) -> tuple[Json, Mapping[str, Json]]:
+        """The operation and the state after it; one round trip where the transport can."""
+        both = getattr(self.impl, "op_inspect", None)
+        if both is None:
+            return self.op(thread, op, args, env), self.inspect()
+        try:
+            result, state = both(thread, op, args, env)
+            return result, state
+        except (ImplError, TransportFailure):
+            raise
+        except Exception as exc:
+            raise error_of(exc) from None
+
     def inspect(self) -> Mapping[str, Json]:
         try:
             return self.impl.inspect()
@@ -207,8 +221,13 @@ def run_case(session: Session, case: Case) -> CaseResult:
                     impl_before = impl.inspect()
                 args = _translate_page(args, spec_before, impl_before)
             steps_run = n
+            want_state = inspect and step.state is not None
+            impl_after: Mapping[str, Json] | None = None
             try:
-                actual = impl.op(step.thread, step.op, args, step.env)
+                if want_state:
+                    actual, impl_after = impl.op_inspect(step.thread, step.op, args, step.env)
+                else:
+                    actual = impl.op(step.thread, step.op, args, step.env)
             except ImplError as exc:
                 if exc.code == "bug":
                     raise _Fail(Divergence(n, step.thread, step.op, step.args, step.result,
@@ -216,7 +235,6 @@ def run_case(session: Session, case: Case) -> CaseResult:
                 if exc.code == "unsupported":
                     raise _Skip(f"step {n}: {exc.message}") from None
                 raise
-            impl_after = impl.inspect() if inspect and step.state is not None else None
             diff: list[str] = []
             if impl_after is not None and step.state is not None:
                 diff = abstract.compare(step.state, impl_after)

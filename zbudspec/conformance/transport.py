@@ -114,6 +114,20 @@ class SubprocessImplementation:
             self.fail("protocol", f"the reply to `{op}` has no `result`")
         return reply["result"]
 
+    def op_inspect(self, thread: int, op: str, args: Mapping[str, Json],
+                   env: Mapping[str, Sequence[str]] | None = None
+                   ) -> tuple[Json, Mapping[str, Json]]:
+        """`op` with `"inspect": true`: the result and the state after it in one reply."""
+        req: dict[str, Json] = {"cmd": "op", "thread": thread, "op": op, "args": dict(args),
+                                "inspect": True}
+        if env:
+            req["env"] = {k: list(v) for k, v in env.items()}
+        reply = self.request(req)
+        if "result" not in reply or not isinstance(reply.get("state"), dict):
+            self.fail("protocol", f"the reply to `{op}` with `inspect` lacks `result` or "
+                      "`state`")
+        return reply["result"], reply["state"]
+
     def inspect(self) -> Mapping[str, Json]:
         state = self.request({"cmd": "inspect"}).get("state")
         if not isinstance(state, dict):
