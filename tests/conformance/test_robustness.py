@@ -89,3 +89,16 @@ def test_in_process_exception_is_an_error_verdict() -> None:
     r = run_suite(Broken, small_cases()[:1])  # type: ignore[arg-type]
     assert r.results[0].verdict == "error"
     assert "internal: ZeroDivisionError: oops" in r.results[0].message
+
+
+def test_expected_bug_passes_only_when_the_implementation_reports_it() -> None:
+    from dataclasses import replace
+
+    case = small_cases()[0]
+    first = replace(case.steps[0], expect_bug="load's unmap succeeds (BUG_ON)")
+    bug_case = replace(case, steps=(first, *case.steps[1:]))
+    r = run_suite(lambda: SubprocessImplementation(fake("bug"), FAST), [bug_case])
+    assert r.results[0].verdict == "pass", r.results[0].message
+    r = run_suite(lambda: SubprocessImplementation(fake("ok"), FAST), [bug_case])
+    assert r.results[0].verdict == "fail"
+    assert 'expected "BUG: load\'s unmap succeeds (BUG_ON)", got "OK"' in r.results[0].message

@@ -20,7 +20,9 @@ A case file (format version `SUITE_VERSION`, keys sorted, two-space indent):
 relies on); `spec` is a bundled spec name (`zswap.zspec`, `zbud.zspec`,
 `variants/accept-duplicates.zspec`). A step's `state` is the expected abstract state after it
 (`trace_json` encoding, ghost variables left out, page names as the spec numbers them), or
-only the variables it pins, or absent. `schedule` (concurrent cases) lists the spec steps in
+only the variables it pins, or absent. A step with `expect_bug` (the spec's violation
+message) must be answered with the error `bug`; the case then passes and stops there.
+`schedule` (concurrent cases) lists the spec steps in
 the order they ran: `{"thread", "proc", "label"}`. See `conformance/PROTOCOL.md` for the
 values of `op`, `args`, `env` and `result`.
 """
@@ -106,6 +108,7 @@ class Step:
     result: Json = None
     state: Mapping[str, Json] | None = None  # expected (pinned) abstract state after the step
     note: str = ""
+    expect_bug: str = ""  # the implementation must answer `bug` here (the spec's violation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +160,8 @@ def step_json(s: Step) -> dict[str, Json]:
         out["state"] = dict(s.state)
     if s.note:
         out["note"] = s.note
+    if s.expect_bug:
+        out["expect_bug"] = s.expect_bug
     return out
 
 
@@ -238,7 +243,8 @@ def _step(r: _Reader, data: Json, n: int) -> Step:
         raise r.fail(f"{ctx}: missing `result` (null when the operation returns none)")
     state = r.get(data, "state", dict, ctx, default=None, optional=True)
     note = r.get(data, "note", str, ctx, default="")
-    return Step(thread, op, dict(args), env, data["result"], state, note)
+    expect_bug = r.get(data, "expect_bug", str, ctx, default="")
+    return Step(thread, op, dict(args), env, data["result"], state, note, expect_bug)
 
 
 def parse_case(data: Json, where: str) -> Case:

@@ -229,12 +229,17 @@ def run_case(session: Session, case: Case) -> CaseResult:
                 else:
                     actual = impl.op(step.thread, step.op, args, step.env)
             except ImplError as exc:
+                if exc.code == "bug" and step.expect_bug:
+                    break  # the spec faults here too: the case passes and stops
                 if exc.code == "bug":
                     raise _Fail(Divergence(n, step.thread, step.op, step.args, step.result,
                                            f"BUG: {exc.message}")) from None
                 if exc.code == "unsupported":
                     raise _Skip(f"step {n}: {exc.message}") from None
                 raise
+            if step.expect_bug:
+                raise _Fail(Divergence(n, step.thread, step.op, step.args,
+                                       f"BUG: {step.expect_bug}", actual))
             diff: list[str] = []
             if impl_after is not None and step.state is not None:
                 diff = abstract.compare(step.state, impl_after)
