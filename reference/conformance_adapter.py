@@ -14,7 +14,11 @@ How the reference is mapped onto the spec (docs/decisions.md D21-D24):
   allocator's failure hook follows ``env.alloc_page`` (only while a frame is free), the swap
   cache answers ``env.swapcache`` (default ``NEW``), and the swap device forgets an offset
   when it is invalidated (the spec's ``swap_dev[offset] = none``: the slot is freed);
-* ``inspect`` maps :meth:`ZbudPool.inspect` onto the spec's variables; pages are named by pfn.
+* ``inspect`` maps :meth:`ZbudPool.inspect` onto the spec's variables; pages are named by pfn;
+* ``spawn``/``proceed`` (feature ``schedule``) run each logical thread's operation in a real
+  thread under a :class:`~reference.yieldpoints.Baton`: the pool gets its yield points on the
+  first ``spawn`` after ``create`` (a pool that only runs ``op`` is never instrumented), and
+  the environment queues are per logical thread.
 
 With ``config["concurrent"] = True`` (in-process only) the swap cache is
 :class:`~reference.swapcache.SwapCacheModel` and every store, load and invalidate brackets
@@ -24,18 +28,20 @@ itself with the offset's page lock, as the swap layer does (D7); ``env`` is then
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from reference.errno import Errno
 from reference.geometry import ZbudGeometry
 from reference.pagealloc import PageAllocator
 from reference.swapcache import SwapCacheModel, SwapCacheOutcome
+from reference.yieldpoints import Baton, instrument
 from reference.zbud import ZbudPool
 from reference.zswap import Zswap, ZswapBug, ZswapConfig
 
 PROTOCOL_VERSION = 1
 SWAP_TYPE = 0
+SCHEDULE_TIMEOUT = 5.0  # seconds a logical thread may run between two yield points
 
 Json = Any
 
@@ -83,13 +89,15 @@ class TagCodec:
     def __init__(self, page_size: int) -> None:
         self.page_size = page_size
         self.fail_next: list[str] = []  # env.compress queue
+        self.queue_of: Callable[[], list[str]] | None = None  # per-thread queues (schedule)
 
     @staticmethod
     def pattern(offset: int, tag: int) -> int:
         return (offset * 37 + tag * 11 + 5) & 0xFF
 
     def encode(self, offset: int, page: bytes) -> bytes | None:
-        if self.fail_next and self.fail_next.pop(0) == "fail":
+        queue = self.fail_next if self.queue_of is None else self.queue_of()
+        if queue and queue.pop(0) == "fail":
             return None
         dlen, tag = dlen_of_page(page), tag_of_page(page)
         buddy: bytes = bytes([0xA0 | tag]) + bytes([self.pattern(offset, tag)]) * (dlen - 1)
@@ -160,7 +168,7 @@ class ReferenceImplementation:
     """The reference zbud/zswap behind the conformance interface."""
 
     name = "reference (v3 design, Python)"
-    features = ("zswap", "zbud", "inspect")
+    features = ("zswap", "zbud", "inspect", "schedule")
 
     def __init__(self) -> None:
         self._level = ""
@@ -175,6 +183,9 @@ class ReferenceImplementation:
         self._page_size = 0
         self._offsets = 0
         self._busy: int | None = None  # the offset whose store/load is running (D7)
+        self._baton: Baton | None = None  # schedule: the logical threads' baton
+        self._envs: dict[int, dict[str, list[str]]] = {}  # schedule: env queues per thread
+        self._busy_of: dict[int, int] = {}  # schedule: offset a thread's store/load works on
 
     # ---- the interface
     def hello(self) -> dict[str, Json]:
@@ -279,6 +290,11 @@ class ReferenceImplementation:
         return state
 
     def close(self) -> None:
+        if self._baton is not None:
+            self._baton.abort()
+        self._baton = None
+        self._envs = {}
+        self._busy_of = {}
         if self._zswap is not None:
             self._zswap.close()
         self._zswap = None
@@ -287,19 +303,86 @@ class ReferenceImplementation:
         self._device = None
         self._model = None
 
+    # ---- schedule (feature `schedule`, PROTOCOL.md)
+    def spawn(self, thread: int, op: str, args: Mapping[str, Json],
+              env: Mapping[str, list[str]] | None = None,
+              timeout: float | None = SCHEDULE_TIMEOUT) -> dict[str, Json]:
+        """Start ``op`` on logical thread ``thread``; its first yield point or its end."""
+        if self._pool is None:
+            raise BadRequest("spawn before create")
+        if self._model is not None:
+            raise Unsupported("schedule with config.concurrent (the swap-cache model)")
+        baton = self._baton
+        if baton is None:
+            baton = self._baton = Baton()
+            instrument(self._pool, baton.hook, self._zswap, SWAP_TYPE)
+            if self._codec is not None:
+                self._codec.queue_of = lambda: self._queue("compress")
+        if thread in baton.running():
+            raise BadRequest(f"spawn: thread {thread} is still running an operation")
+        self._envs[thread] = {k: list(v) for k, v in (env or {}).items()}
+        return self._message(baton.spawn(thread, lambda: self._scheduled(op, args), timeout))
+
+    def proceed(self, thread: int, timeout: float | None = SCHEDULE_TIMEOUT) -> dict[str, Json]:
+        """Let ``thread`` run to its next yield point or to its end."""
+        baton = self._baton
+        if baton is None or thread not in baton.running():
+            raise BadRequest(f"proceed: thread {thread} runs no operation")
+        return self._message(baton.proceed(thread, timeout))
+
+    def _scheduled(self, op: str, args: Mapping[str, Json]) -> Json:
+        try:
+            return self._op(op, args)
+        except ZswapBug as exc:
+            raise Bug(str(exc)) from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadRequest(f"{op}: bad arguments {dict(args)!r}: {exc!r}") from None
+
+    @staticmethod
+    def _message(msg: tuple[str, int, Any]) -> dict[str, Json]:
+        kind, thread, body = msg
+        if kind == "yield":
+            point, what = body
+            return {"event": "yield", "thread": thread, "point": point, "what": what}
+        result, error = body
+        if error is not None:
+            raise error
+        return {"done": True, "thread": thread, "result": result}
+
+    def _mark_busy(self, offset: int | None) -> None:
+        baton = self._baton
+        if baton is None or baton.current is None:
+            self._busy = offset
+        elif offset is None:
+            self._busy_of.pop(baton.current, None)
+        else:
+            self._busy_of[baton.current] = offset
+
     # ---- the environment
+    def _queue(self, control: str) -> list[str]:
+        """The running thread's queue of an environment control."""
+        baton = self._baton
+        if baton is None or baton.current is None:
+            if control == "compress":
+                return self._codec.fail_next if self._codec is not None else []
+            return self._alloc_queue if control == "alloc_page" else self._swapcache_queue
+        return self._envs.setdefault(baton.current, {}).setdefault(control, [])
+
     def _alloc_fails(self) -> bool:
         allocator = self._allocator
-        if not self._alloc_queue or allocator is None or allocator.frames_free() == 0:
+        queue = self._queue("alloc_page")
+        if not queue or allocator is None or allocator.frames_free() == 0:
             return False  # no choice to make: the budget decides
-        return self._alloc_queue.pop(0) == "fail"
+        return queue.pop(0) == "fail"
 
     def _swapcache_outcome(self, swap_type: int, offset: int) -> SwapCacheOutcome:
-        if self._swapcache_queue:
-            return SwapCacheOutcome(self._swapcache_queue.pop(0))
+        queue = self._queue("swapcache")
+        if queue:
+            return SwapCacheOutcome(queue.pop(0))
         # the first outcome the swap layer allows: a store or load in progress holds its
         # offset's page in the swap cache (D7), so writeback of that offset finds it there
-        return SwapCacheOutcome.EXIST if offset == self._busy else SwapCacheOutcome.NEW
+        busy = offset == self._busy or offset in self._busy_of.values()
+        return SwapCacheOutcome.EXIST if busy else SwapCacheOutcome.NEW
 
     # ---- operations
     def _op(self, op: str, args: Mapping[str, Json]) -> Json:
@@ -334,7 +417,7 @@ class ReferenceImplementation:
         if model is not None:
             model.lock_page(SWAP_TYPE, offset)
         elif op != "zswap_frontswap_invalidate_page":
-            self._busy = offset
+            self._mark_busy(offset)
         try:
             if op == "zswap_frontswap_store":
                 dlen, tag = int(args["dlen"]), int(args["tag"])
@@ -353,7 +436,7 @@ class ReferenceImplementation:
             device.forget(offset)
             return errno_json(ret)
         finally:
-            self._busy = None
+            self._mark_busy(None)
             if model is not None:
                 model.unlock_page(SWAP_TYPE, offset)
 

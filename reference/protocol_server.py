@@ -5,6 +5,11 @@
 One JSON object per line in, one reply per line out; diagnostics go to stderr. Every
 command is served by :class:`reference.conformance_adapter.ReferenceImplementation`.
 Nothing here imports ``zbudspec``.
+
+Schedule control (feature ``schedule``): ``spawn`` starts an operation on a logical thread;
+each yield point it reaches is written as an event line and the thread waits for
+``proceed``; its end is the reply to its ``spawn`` (same ``id``). Only one logical thread runs
+at a time, so every line written is about the thread last spawned or proceeded.
 """
 
 from __future__ import annotations
@@ -27,8 +32,19 @@ def _error(out: IO[str], rid: Any, code: str, message: str) -> None:
     _reply(out, rid, ok=False, error={"code": code, "message": message})
 
 
+def _scheduled(out: IO[str], spawned: dict[int, Any], msg: dict[str, Any]) -> None:
+    """A yield point as an event line, or the end of an operation as its spawn's reply."""
+    if msg.get("event") == "yield":
+        out.write(json.dumps(msg, separators=(",", ":")) + "\n")
+        out.flush()
+        return
+    thread = int(msg["thread"])
+    _reply(out, spawned.pop(thread, None), ok=True, result=msg.get("result"))
+
+
 def serve(inp: IO[str], out: IO[str]) -> int:
     impl = ReferenceImplementation()
+    spawned: dict[int, Any] = {}  # logical thread -> id of the spawn it is running
     try:
         for line in inp:
             if len(line) > MAX_LINE:
@@ -44,10 +60,13 @@ def serve(inp: IO[str], out: IO[str]) -> int:
                 continue
             rid = req.get("id")
             cmd = req.get("cmd")
+            if cmd == "proceed":  # has no id: answered by the spawn's id when it ends
+                rid = spawned.get(int(req.get("thread", -1)))
             try:
                 if cmd == "hello":
                     _reply(out, rid, ok=True, **impl.hello())
                 elif cmd == "create":
+                    spawned.clear()
                     impl.create(str(req.get("level", "")), req.get("config") or {})
                     _reply(out, rid, ok=True)
                 elif cmd == "op":
@@ -57,6 +76,20 @@ def serve(inp: IO[str], out: IO[str]) -> int:
                         _reply(out, rid, ok=True, result=result, state=impl.inspect())
                     else:
                         _reply(out, rid, ok=True, result=result)
+                elif cmd == "spawn":
+                    thread = int(req.get("thread", 0))
+                    msg = impl.spawn(thread, str(req.get("op")), req.get("args") or {},
+                                     req.get("env") or {}, timeout=None)
+                    spawned[thread] = rid
+                    _scheduled(out, spawned, msg)
+                elif cmd == "proceed":
+                    thread = int(req.get("thread", -1))
+                    try:
+                        msg = impl.proceed(thread, timeout=None)
+                    except Exception:
+                        spawned.pop(thread, None)
+                        raise
+                    _scheduled(out, spawned, msg)
                 elif cmd == "inspect":
                     _reply(out, rid, ok=True, state=impl.inspect())
                 elif cmd == "bye":

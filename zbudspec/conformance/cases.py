@@ -109,6 +109,10 @@ class Step:
     state: Mapping[str, Json] | None = None  # expected (pinned) abstract state after the step
     note: str = ""
     expect_bug: str = ""  # the implementation must answer `bug` here (the spec's violation)
+    # the spec's state (or the variables it pins) when the operation started: concurrent
+    # cases give `lru` for an operation with a `page` argument, to translate it (D22)
+    before: Mapping[str, Json] | None = None
+    unfinished: bool = False  # the spec run stops (expect_bug) before this operation returns
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +166,10 @@ def step_json(s: Step) -> dict[str, Json]:
         out["note"] = s.note
     if s.expect_bug:
         out["expect_bug"] = s.expect_bug
+    if s.before is not None:
+        out["before"] = dict(s.before)
+    if s.unfinished:
+        out["unfinished"] = True
     return out
 
 
@@ -244,7 +252,10 @@ def _step(r: _Reader, data: Json, n: int) -> Step:
     state = r.get(data, "state", dict, ctx, default=None, optional=True)
     note = r.get(data, "note", str, ctx, default="")
     expect_bug = r.get(data, "expect_bug", str, ctx, default="")
-    return Step(thread, op, dict(args), env, data["result"], state, note, expect_bug)
+    before = r.get(data, "before", dict, ctx, default=None, optional=True)
+    unfinished = r.get(data, "unfinished", bool, ctx, default=False)
+    return Step(thread, op, dict(args), env, data["result"], state, note, expect_bug, before,
+                unfinished)
 
 
 def parse_case(data: Json, where: str) -> Case:

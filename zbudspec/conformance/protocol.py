@@ -45,6 +45,27 @@ class Implementation(Protocol):
         ...
 
 
+@runtime_checkable
+class Scheduled(Protocol):
+    """Feature `schedule`: operations started on logical threads and run between yield points.
+
+    Both methods return the thread's next message: `{"event": "yield", "thread": t,
+    "point": P, "what": W}` (the thread stopped at a yield point) or `{"done": true,
+    "thread": t, "result": R}` (the operation ended); an error reply raises. `timeout` (s)
+    bounds the wait; in process a `TimeoutError` says it passed.
+    """
+
+    def spawn(self, thread: int, op: str, args: Mapping[str, Json],
+              env: Mapping[str, Sequence[str]] | None = None,
+              timeout: float | None = None) -> Mapping[str, Json]:
+        """Start an operation on `thread`; it runs to its first yield point or its end."""
+        ...
+
+    def proceed(self, thread: int, timeout: float | None = None) -> Mapping[str, Json]:
+        """Let `thread` run on to its next yield point or its end."""
+        ...
+
+
 class ImplError(Exception):
     """An error reply from the implementation."""
 

@@ -23,6 +23,13 @@ from zbudspec.conformance.protocol import (
     TransportFailure,
     error_of,
 )
+from zbudspec.conformance.schedule_map import MappingError
+from zbudspec.conformance.scheduler import (
+    IN_PROCESS_TIMEOUT,
+    ExpectedBug,
+    Replay,
+    ScheduleDivergence,
+)
 
 Factory = Callable[[], Implementation]
 VERDICTS = ("pass", "fail", "error", "skip")
@@ -201,8 +208,10 @@ def run_case(session: Session, case: Case) -> CaseResult:
     steps_run = 0
     try:
         impl = _Guarded(session.get())
-        if case.threads > 1 or case.schedule is not None:
-            raise _Skip("a concurrent case: the runner does not drive `schedule` yet")
+        if case.threads > 1 and case.schedule is None:
+            raise _Skip("a concurrent case without a schedule")
+        if case.schedule is not None and "schedule" not in session.features:
+            raise _Skip("a concurrent case: the implementation does not offer `schedule`")
         if case.level not in session.features:
             raise _Skip(f"the implementation does not offer level `{case.level}`")
         try:
@@ -211,6 +220,8 @@ def run_case(session: Session, case: Case) -> CaseResult:
             if exc.code == "unsupported":
                 raise _Skip(f"create: {exc.message}") from None
             raise
+        if case.schedule is not None:
+            return _run_scheduled(session, case, t0)
         inspect = "inspect" in session.features
         spec_before: Mapping[str, Json] | None = {}
         impl_before: Mapping[str, Json] | None = None
@@ -265,6 +276,38 @@ def run_case(session: Session, case: Case) -> CaseResult:
         err = error_of(exc)
         return CaseResult(case.name, "error", f"step {steps_run}: {err.code}: {err.message}",
                           steps_run, time.perf_counter() - t0, source=case.source)
+
+
+def _run_scheduled(session: Session, case: Case, t0: float) -> CaseResult:
+    """A concurrent case: its schedule replayed through `spawn`/`proceed` (scheduler.py)."""
+    impl = session.get()
+    # a subprocess has its own per-request limit (`--timeout`); in process the adapter waits
+    timeout = None if hasattr(impl, "limits") else IN_PROCESS_TIMEOUT
+    replay = Replay(impl, case, _translate_page, timeout)
+
+    def done(verdict: str, message: str = "", div: Divergence | None = None) -> CaseResult:
+        return CaseResult(case.name, verdict, message, replay.ops_run,
+                          time.perf_counter() - t0, div, source=case.source)
+
+    try:
+        replay.run()
+    except ExpectedBug:
+        return done("pass")
+    except ScheduleDivergence as sd:
+        step = case.steps[sd.step - 1]
+        div = Divergence(sd.step, step.thread, step.op, step.args, sd.expected, sd.actual,
+                         sd.state_diff, sd.message)
+        return done("fail", div.render(), div)
+    except MappingError as exc:
+        return done("error", f"schedule: {exc}")
+    except TimeoutError as exc:
+        session.drop()
+        return done("error", f"timeout: {exc}")
+    except ImplError as exc:
+        if exc.code == "unsupported":
+            return done("skip", exc.message)
+        return done("error", f"{exc.code}: {exc.message}")
+    return done("pass")
 
 
 def run_suite(factory: Factory, suite: Suite | Sequence[Case],

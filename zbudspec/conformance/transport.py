@@ -88,6 +88,7 @@ class SubprocessImplementation:
         self.stderr = _StderrTail(self.proc.stderr, self.limits.stderr_keep)
         self.dead: TransportFailure | None = None
         self._hello: Mapping[str, Json] | None = None
+        self._spawned: dict[int, int] = {}  # logical thread -> id of its running `spawn`
 
     # ---- the interface
     def hello(self) -> Mapping[str, Json]:
@@ -127,6 +128,70 @@ class SubprocessImplementation:
             self.fail("protocol", f"the reply to `{op}` with `inspect` lacks `result` or "
                       "`state`")
         return reply["result"], reply["state"]
+
+    def spawn(self, thread: int, op: str, args: Mapping[str, Json],
+              env: Mapping[str, Sequence[str]] | None = None,
+              timeout: float | None = None) -> dict[str, Json]:
+        """`spawn` (feature `schedule`): the thread's first yield event, or its end."""
+        req: dict[str, Json] = {"cmd": "spawn", "thread": thread, "op": op,
+                                "args": dict(args)}
+        if env:
+            req["env"] = {k: list(v) for k, v in env.items()}
+        rid = self.next_id
+        self._spawned[thread] = rid
+        self._send({"id": rid, **req}, "spawn")
+        self.next_id += 1
+        return self._scheduled(thread, rid, "spawn", timeout)
+
+    def proceed(self, thread: int, timeout: float | None = None) -> dict[str, Json]:
+        """`proceed`: the thread's next yield event, or its end (the reply to its spawn)."""
+        rid = self._spawned.get(thread)
+        if rid is None:
+            raise ImplError("bad_request", f"proceed: thread {thread} runs no operation")
+        self._send({"cmd": "proceed", "thread": thread}, "proceed")
+        return self._scheduled(thread, rid, "proceed", timeout)
+
+    def _send(self, req: dict[str, Json], cmd: str) -> None:
+        if self.dead is not None:
+            raise self.dead
+        stdin = self.proc.stdin
+        assert stdin is not None
+        try:
+            stdin.write(json.dumps(req, separators=(",", ":")).encode() + b"\n")
+            stdin.flush()
+        except (BrokenPipeError, OSError):
+            self.fail("crash", f"the implementation {self._exit_text()} before `{cmd}`")
+
+    def _scheduled(self, thread: int, rid: int, cmd: str,
+                   timeout: float | None) -> dict[str, Json]:
+        deadline = time.monotonic() + (self.limits.timeout if timeout is None else timeout)
+        raw = self._read_line(deadline, f"{cmd}` of thread `{thread}")
+        try:
+            msg = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            self.fail("protocol", f"not a JSON line after `{cmd}`: {raw[:120]!r}")
+        if not isinstance(msg, dict):
+            self.fail("protocol", f"a line must be a JSON object, got {raw[:120]!r}")
+        if "event" in msg:
+            if msg.get("event") != "yield" or msg.get("thread") != thread \
+                    or not isinstance(msg.get("point"), str):
+                self.fail("protocol", f"after `{cmd}` of thread {thread} expected its yield "
+                          f"event or the reply to its spawn, got {raw[:120]!r}")
+            event: dict[str, Json] = msg
+            return event
+        if msg.get("id") != rid:
+            self.fail("protocol", f"reply with id {msg.get('id')!r} after `{cmd}` of thread "
+                      f"{thread} (its spawn has id {rid})")
+        self._spawned.pop(thread, None)
+        if msg.get("ok") is True:
+            if "result" not in msg:
+                self.fail("protocol", f"the reply to thread {thread}'s spawn has no `result`")
+            return {"done": True, "thread": thread, "result": msg["result"]}
+        err = msg.get("error")
+        if msg.get("ok") is not False or not isinstance(err, dict) \
+                or not isinstance(err.get("code"), str):
+            self.fail("protocol", f"a reply without `ok` or `error.code`: {raw[:120]!r}")
+        raise ImplError(str(err["code"]), str(err.get("message", "")))
 
     def inspect(self) -> Mapping[str, Json]:
         state = self.request({"cmd": "inspect"}).get("state")
