@@ -84,11 +84,11 @@ class Generator:
 
     # ---- collecting
     def add(self, model: Model, name: str, description: str, steps: Sequence[Rec],
-            threads: int) -> None:
+            threads: int, bug: bool = False) -> None:
         hits = {h for r in steps for h in r.hits}
         order = {t: i for i, t in enumerate(self.report.targets)}
         covers = sorted(hits & order.keys(), key=order.__getitem__)
-        case = to_case(model, name, description, steps, covers, threads)
+        case = to_case(model, name, description, steps, covers, threads, bug)
         for t in covers:
             self.report.first_hit.setdefault(t, name)
         self.report.hit |= hits
@@ -126,7 +126,7 @@ class Generator:
                 self.report.skipped.append(f"{name}: {exc}")
                 continue
             if r.finding:
-                self.finding(model, name, r.purpose, s.steps)
+                self.add(model, name, r.purpose, s.steps, 2, bug=True)
             else:
                 self.add(model, name, r.purpose, s.steps, 2)
         variant = self.spec.parent / "variants" / "no-mapcount.zspec"

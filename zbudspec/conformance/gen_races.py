@@ -3,10 +3,11 @@
 - The `no-mapcount` variant's shortest counterexample (found by the explicit engine, so it
   follows the spec) is replayed step for step on the v3 spec with the swap-cache pin off
   (the variant's own setting): with map counts the invalidate's free is deferred and
-  writeback's unmap does it and answers EFAULT. Its own violating run is kept as a finding.
+  writeback's unmap does it and answers EFAULT. Its own violating run (the variant's spec,
+  an invariant, not a BUG) is kept as a finding.
 - The bundled spec's depth-13 violation (docs/decisions.md D7: a load in writeback's W3..W4
   window hits -EFAULT from its unmap, a BUG in v3's load) is rebuilt as a schedule; it ends
-  in a violation, so it is a finding, not a case.
+  in a failed assertion, so it is a case whose load carries `expect_bug` (D54).
 - Migration refused while a load has the page mapped, and for a page emptied while
   isolated; reclaim's "LRU empty" success; writeback's final free finding the offset gone.
 """
@@ -37,7 +38,7 @@ class Race:
     purpose: str
     build: Callable[[Script], None]
     params: tuple[tuple[str, str], ...] = ()
-    finding: bool = False  # the run ends in a violation of the spec: reported, not a case
+    finding: bool = False  # the run ends in a BUG of the spec: an `expect_bug` case
 
 
 RACES: list[Race] = []

@@ -23,7 +23,7 @@ from typing import Any
 
 from zbudspec.conformance import abstract
 from zbudspec.conformance.cases import Case, Step
-from zbudspec.conformance.protocol import ImplError, Json
+from zbudspec.conformance.protocol import Json, TransportFailure, error_of
 from zbudspec.conformance.schedule_map import Anchor, MappingError, ThreadPlan, plan
 
 IN_PROCESS_TIMEOUT = 5.0  # seconds a thread may run between two yield points (in process)
@@ -118,13 +118,16 @@ class Replay:
         step = self._step(th)
         try:
             return fn()
-        except ImplError as exc:
+        except (TransportFailure, TimeoutError):
+            raise
+        except Exception as raw:  # an error reply; in process any exception with a `code`
+            exc = error_of(raw)
             if exc.code == "bug" and step.expect_bug:
                 raise ExpectedBug(exc.message) from None
             if exc.code == "bug":
                 raise ScheduleDivergence(th.steps[th.op] + 1, "the implementation detected a "
                                          "BUG", step.result, f"BUG: {exc.message}") from None
-            raise
+            raise exc from None
 
     def _take(self, th: _Thread, msg: Mapping[str, Json]) -> None:
         th.held, th.used = msg, False

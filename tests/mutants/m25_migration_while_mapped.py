@@ -1,4 +1,4 @@
-"""pending (needs a schedule): migration while mapped: the refcount check ignores map references,
+"""m25: migration while mapped: the refcount check ignores map references,
 so a mapped page moves.
 """
 

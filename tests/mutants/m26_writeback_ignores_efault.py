@@ -1,4 +1,4 @@
-"""pending (needs a schedule): writeback ignores unmap's EFAULT and writes a page invalidated
+"""m26: writeback ignores unmap's EFAULT and writes a page invalidated
 meanwhile.
 """
 
