@@ -71,8 +71,14 @@ def rerun(case: Case, models: dict[Any, Model]) -> list[str]:
         if rec.finished:
             rt = program.procs[rec.op].result
             results[t].append(to_json(rt, rec.result) if rt is not None else None)
+    bugs = [st.expect_bug for st in case.steps if st.expect_bug]
+    if bugs:  # the run must end in that BUG (a failed assertion) at its last step
+        v = rec.violation
+        if v is None or not v.message.endswith(bugs[0]):
+            problems.append(f"expected the BUG {bugs[0]!r}, the run ends in {v!r}")
     for t in range(case.threads):
-        want = [st.result for st in case.steps if st.thread == t]
+        want = [st.result for st in case.steps if st.thread == t
+                and not st.unfinished and not st.expect_bug]
         if results[t] != want:
             problems.append(f"thread {t}: results {results[t]}, case says {want}")
     final = [st.state for st in case.steps if st.state is not None]
