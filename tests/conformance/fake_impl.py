@@ -4,7 +4,8 @@
 
 Speaks the protocol correctly up to the first `op`, then misbehaves as MODE says:
 crash, hang, garbage, flood, longline, wrong-id, no-ok, event, wrong-result, bug,
-unsupported. `crash-at-start` dies before the handshake. The correct answers come from the
+unsupported. `crash-at-start` dies before the handshake; `hang-in-schedule` offers the
+`schedule` feature, reports one yield point after `spawn` and hangs on `proceed`. The correct answers come from the
 reference adapter.
 """
 
@@ -33,8 +34,13 @@ def main() -> int:
     impl = ReferenceImplementation()
     for line in sys.stdin:
         req = json.loads(line)
-        rid, cmd = req["id"], req["cmd"]
-        if cmd == "hello":
+        rid, cmd = req.get("id"), req["cmd"]
+        if cmd == "spawn":
+            say({"event": "yield", "thread": req["thread"], "point": "call",
+                 "what": "zbud_free"})
+        elif cmd == "proceed":
+            time.sleep(3600)
+        elif cmd == "hello":
             say({"id": rid, "ok": True, **impl.hello()})
         elif cmd == "create":
             impl.create(req["level"], req["config"])

@@ -23,13 +23,9 @@ from zbudspec.conformance.protocol import (
     TransportFailure,
     error_of,
 )
+from zbudspec.conformance import scheduler
 from zbudspec.conformance.schedule_map import MappingError
-from zbudspec.conformance.scheduler import (
-    IN_PROCESS_TIMEOUT,
-    ExpectedBug,
-    Replay,
-    ScheduleDivergence,
-)
+from zbudspec.conformance.scheduler import ExpectedBug, Replay, ScheduleDivergence
 
 Factory = Callable[[], Implementation]
 VERDICTS = ("pass", "fail", "error", "skip")
@@ -282,7 +278,7 @@ def _run_scheduled(session: Session, case: Case, t0: float) -> CaseResult:
     """A concurrent case: its schedule replayed through `spawn`/`proceed` (scheduler.py)."""
     impl = session.get()
     # a subprocess has its own per-request limit (`--timeout`); in process the adapter waits
-    timeout = None if hasattr(impl, "limits") else IN_PROCESS_TIMEOUT
+    timeout = None if hasattr(impl, "limits") else scheduler.IN_PROCESS_TIMEOUT
     replay = Replay(impl, case, _translate_page, timeout)
 
     def done(verdict: str, message: str = "", div: Divergence | None = None) -> CaseResult:
