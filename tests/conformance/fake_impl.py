@@ -5,8 +5,8 @@
 Speaks the protocol correctly up to the first `op`, then misbehaves as MODE says:
 crash, hang, garbage, flood, longline, wrong-id, no-ok, event, wrong-result, bug,
 unsupported. `crash-at-start` dies before the handshake; `hang-in-schedule` offers the
-`schedule` feature, reports one yield point after `spawn` and hangs on `proceed`. The correct answers come from the
-reference adapter.
+`schedule` feature, reports one yield point after `spawn` and hangs on `proceed`. The
+correct answers come from the reference adapter.
 """
 
 from __future__ import annotations

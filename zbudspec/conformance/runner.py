@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from zbudspec.conformance import abstract
+from zbudspec.conformance import abstract, scheduler
 from zbudspec.conformance.cases import Case, Step, Suite
 from zbudspec.conformance.protocol import (
     Implementation,
@@ -23,7 +23,6 @@ from zbudspec.conformance.protocol import (
     TransportFailure,
     error_of,
 )
-from zbudspec.conformance import scheduler
 from zbudspec.conformance.schedule_map import MappingError
 from zbudspec.conformance.scheduler import ExpectedBug, Replay, ScheduleDivergence
 
