@@ -16,11 +16,13 @@ import pytest
 import z3
 from conftest import NO_MAPCOUNT, bundled
 
+from zbudspec.engines import z3_num as num
 from zbudspec.engines.interpreter import Interpreter, _Chooser, _StepRun
 from zbudspec.engines.state import State
 from zbudspec.engines.z3_exprs import SEnv
 from zbudspec.engines.z3_step import StepEncoder
 from zbudspec.engines.z3_values import concrete, const, default, eq
+from zbudspec.engines.z3_width import required_width
 from zbudspec.semantics import ir
 
 
@@ -50,7 +52,7 @@ def _env(program: ir.Program, interp: Interpreter, state: State, t: int,
     types = {**dict(p.params), **{n: ty for n, ty, _ in p.locals}}
     return SEnv([const(g.type, v) for g, v in zip(program.globals, state.globals, strict=True)],
                 {n: const(types[n], v) for n, v in locals_.items()}, t,
-                [z3.IntVal(-1 if h is None else h) for h in state.locks],
+                [num.val(-1 if h is None else h) for h in state.locks],
                 _frames_cb(program, interp, state))
 
 
@@ -99,7 +101,7 @@ def _z3_outcomes(program: ir.Program, interp: Interpreter, state: State, t: int,
                 break
             m = s.model()
             vals = tuple(concrete(ty, x, m) for ty, x in proj)
-            locks = tuple(None if (h := m.eval(x, model_completion=True).as_long()) < 0 else h
+            locks = tuple(None if (h := num.as_int(m.eval(x, model_completion=True))) < 0 else h
                           for x in lock_terms)
             out.add((ex.kind, ex.label, ex.call.proc if ex.call else None, vals, locks))
             s.add(z3.Not(z3.And(*[eq(ty, x, const(ty, v)) for (ty, x), v in zip(proj, vals,
@@ -181,9 +183,25 @@ def _sample_states(program: ir.Program, n: int, seed: int, depth: int = 8) -> li
     return out
 
 
+def _numbers(mode: str, program: ir.Program) -> num.Num:
+    """Both numeric encodings: unbounded Ints, and the bit-vectors `required_width` proves
+    safe (the encoding the bounded engine uses)."""
+    if mode == "int":
+        return num.Num()
+    w = required_width(program)
+    assert w is not None
+    return num.Num(w)
+
+
+@pytest.mark.parametrize("mode", ["int", "bv"])
 @pytest.mark.parametrize("variant", ["bundled", "no-mapcount"])
-def test_z3_step_encoding_matches_the_interpreter(variant: str) -> None:
+def test_z3_step_encoding_matches_the_interpreter(variant: str, mode: str) -> None:
     program = bundled() if variant == "bundled" else bundled(path=NO_MAPCOUNT)
+    with num.use(_numbers(mode, program)):
+        _matches_the_interpreter(variant, program)
+
+
+def _matches_the_interpreter(variant: str, program: ir.Program) -> None:
     interp = Interpreter(program)
     checked = 0
     steps_seen: set[tuple[str, str]] = set()
@@ -246,9 +264,15 @@ client { threads 2; }
 }
 
 
+@pytest.mark.parametrize("mode", ["int", "bv"])
 @pytest.mark.parametrize("name", sorted(SMALL_SPECS))
-def test_z3_step_encoding_matches_on_small_specs(name: str, spec) -> None:  # type: ignore[no-untyped-def]
+def test_z3_step_encoding_matches_on_small_specs(name: str, mode: str, spec) -> None:  # type: ignore[no-untyped-def]
     program = spec.program(SMALL_SPECS[name])
+    with num.use(_numbers(mode, program)):
+        _matches_on_small_specs(program)
+
+
+def _matches_on_small_specs(program: ir.Program) -> None:
     interp = Interpreter(program)
     for state in _sample_states(program, 60, seed=5, depth=6):
         for t in range(program.client.threads):
@@ -258,4 +282,4 @@ def test_z3_step_encoding_matches_on_small_specs(name: str, spec) -> None:  # ty
             for op, args in cases:
                 want = _interp_outcomes(program, interp, state, t, op, args)
                 got = _z3_outcomes(program, interp, state, t, op, args)
-                assert got == want, (name, t, op, args, state)
+                assert got == want, (t, op, args, state)

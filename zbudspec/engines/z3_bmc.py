@@ -22,6 +22,7 @@ from typing import Any
 
 import z3
 
+from zbudspec.engines import z3_num as num
 from zbudspec.engines.explicit import Coverage, SearchResult, TraceStep, Verdict
 from zbudspec.engines.interpreter import Interpreter
 from zbudspec.engines.state import Frame, State, Transition, Violation
@@ -37,8 +38,10 @@ from zbudspec.engines.z3_values import (
     fresh,
     leaves,
     remap,
+    substitute_all,
     wf,
 )
+from zbudspec.engines.z3_width import required_width
 from zbudspec.semantics import ir
 from zbudspec.semantics.lower import zero
 from zbudspec.semantics.types import Type
@@ -95,18 +98,25 @@ class StepFault:
 
 class BMC:
     def __init__(self, program: ir.Program, timeout_ms: int = 60_000,
-                 rlimit: int = 0) -> None:
+                 rlimit: int = 0, width: int | str | None = "auto") -> None:
         self.p = program
         self.interp = Interpreter(program)
-        self.enc = StepEncoder(program)
         self.stack_procs = [n for n, pr in program.procs.items() if pr.multi_step]
         self._check_acyclic()
         self.label_ids = {n: {label: i for i, label in enumerate(program.procs[n].steps)}
                           for n in self.stack_procs}
-        self.ltypes = self.enc.local_types
         self.cs_index = {id(cs): i for i, cs in enumerate(self.interp.call_sites)}
-        self.solver = z3.Solver()
-        self.check_deadlock = True
+        nlabels = max((len(v) for v in self.label_ids.values()), default=1)
+        w = required_width(program, extra=((-1, nlabels), (-1, len(self.cs_index))))\
+            if width == "auto" else width
+        assert w is None or isinstance(w, int)
+        self.num = num.Num(w)
+        with num.use(self.num):
+            self.enc = StepEncoder(program)
+            self.ltypes = self.enc.local_types
+        # bit-blasting decides our queries an order of magnitude faster than arithmetic
+        self.solver = z3.SolverFor("QF_FD") if self.num.bv else z3.Solver()
+        self.timeout_ms = timeout_ms
         self.solver.set("timeout", timeout_ms)
         if rlimit:
             self.solver.set("rlimit", rlimit)
@@ -114,6 +124,9 @@ class BMC:
         self.sels: list[Any] = []
         self.cases: list[list[Case]] = []
         self.faults: list[list[StepFault]] = []
+        self.queries = 0
+        self.check_deadlock = True
+        self.trace_queries: Callable[[str, Any, float], None] | None = None
 
     def _check_acyclic(self) -> None:
         from zbudspec.engines.interpreter import _call_steps
@@ -144,14 +157,14 @@ class BMC:
         if constrain:
             for g, s in zip(self.p.globals, gs, strict=True):
                 self.solver.add(wf(g.type, s))
-        locks = [z3.Int(f"lock:{name}@{k}") for name in self.p.locks]
+        locks = [num.var(f"lock:{name}@{k}") for name in self.p.locks]
         threads = []
         for t in range(self.p.client.threads):
             th = SymThread({}, {}, {}, {})
             for n in self.stack_procs:
                 th.active[n] = z3.Bool(f"t{t}.{n}.active@{k}")
-                th.label[n] = z3.Int(f"t{t}.{n}.label@{k}")
-                th.waiting[n] = z3.Int(f"t{t}.{n}.waiting@{k}")
+                th.label[n] = num.var(f"t{t}.{n}.label@{k}")
+                th.waiting[n] = num.var(f"t{t}.{n}.waiting@{k}")
                 th.locals[n] = {name: fresh(ty, f"t{t}.{n}.{name}@{k}")
                                 for name, ty in self.ltypes[n].items()}
             threads.append(th)
@@ -212,33 +225,68 @@ class BMC:
         depth then instantiates them by substitution (cheap, inside z3)."""
         self.picks: list[Any] = []
         self.tpl = self.new_state("tpl", constrain=False)
-        self.tpl_cases, self.tpl_faults = self.transition(0, self.tpl)
+        self.tpl_cases, faults = self.transition(0, self.tpl)
+        self.tpl_faults = _group_faults(faults)
         self.tpl_pick_leaves = [x for p in self.picks for x in leaves(p)]
-        self.tpl_bad = self.bad(self.tpl)
+        self.tpl_bad = self.bad_parts(self.tpl)
         self.tpl_leaves = self.flat(self.tpl)
 
-    def substitution(self, s: SymState, k: int) -> Callable[[Any], Any]:
+    def pairs(self, s: SymState, k: int) -> list[tuple[Any, Any]]:
+        """Template variables -> state `s`'s, and fresh picks for transition k."""
         pairs = list(zip(self.tpl_leaves, self.flat(s), strict=True))
         picks = [(x, z3.FreshConst(x.sort(), f"pick@{k}")) for x in self.tpl_pick_leaves]
-        pairs += picks
         self.last_picks = [y for _, y in picks]
+        return pairs + picks
+
+    def substitution(self, s: SymState, k: int) -> Callable[[Any], Any]:
+        pairs = self.pairs(s, k)
 
         def sub(x: Any) -> Any:
-            return z3.substitute(x, *pairs) if z3.is_expr(x) else x
+            return substitute_all([x], pairs)[0]
 
         return sub
 
     def instantiate(self, k: int, s: SymState) -> tuple[list[Case], list[StepFault]]:
-        sub = self.substitution(s, k)
-        cases = [Case(sub(c.cond), c.thread, c.proc, c.label, c.op,
-                      tuple(remap(a, sub) for a in c.args), c.exit_kind,
-                      {i: remap(v, sub) for i, v in c.globals.items()},
-                      {i: sub(v) for i, v in c.locks.items()},
-                      {key: remap(v, sub) for key, v in c.frames.items()})
-                 for c in self.tpl_cases]
-        faults = [StepFault(sub(f.cond), f.kind, f.message, f.span, f.thread, f.proc, f.label,
-                            f.op, tuple(remap(a, sub) for a in f.args))
-                  for f in self.tpl_faults]
+        """The template transition over state `s` (one batched substitution)."""
+        pairs = self.pairs(s, k)
+        terms: list[Any] = []
+
+        def put(x: Sym) -> None:
+            terms.extend(leaves(x))
+
+        for c in self.tpl_cases:
+            terms.append(c.cond)
+            for a in c.args:
+                put(a)
+            for v in c.globals.values():
+                put(v)
+            terms.extend(c.locks.values())
+            for v in c.frames.values():
+                put(v)
+        for f in self.tpl_faults:
+            terms.append(f.cond)
+            for a in f.args:
+                put(a)
+        it = iter(substitute_all(terms, pairs))
+
+        def get(x: Sym) -> Sym:
+            return remap(x, lambda _t: next(it))
+
+        cases = []
+        for c in self.tpl_cases:
+            cond = next(it)
+            args = tuple(get(a) for a in c.args)
+            gs = {i: get(v) for i, v in c.globals.items()}
+            ls = {i: next(it) for i in c.locks}
+            fr = {key: get(v) for key, v in c.frames.items()}
+            cases.append(Case(cond, c.thread, c.proc, c.label, c.op, args, c.exit_kind, gs, ls,
+                              fr))
+        faults = []
+        for f in self.tpl_faults:
+            cond = next(it)
+            args = tuple(get(a) for a in f.args)
+            faults.append(StepFault(cond, f.kind, f.message, f.span, f.thread, f.proc,
+                                    f.label, f.op, args))
         return cases, faults
 
     # ---- one transition (over the template state)
@@ -424,76 +472,148 @@ class BMC:
         return nxt, faulted
 
     # ---- violations
-    def bad(self, s: SymState) -> Any:
-        """Some invariant is false in `s`, or cannot be evaluated there."""
-        parts: list[Any] = []
-        env = SEnv(list(s.globals), {}, None, list(s.locks), self.frames_query(s))
+    def bad_parts(self, s: SymState) -> list[tuple[str, Any]]:
+        """Per invariant, the condition that it is false in `s` or cannot be evaluated."""
+        parts: list[tuple[str, Any]] = []
         for inv in self.p.invariants:
-            parts.append(z3.Not(self.enc.x.enc(inv.expr, env, z3.BoolVal(True))))
-        parts.extend(f.cond for f in env.faults)
-        return z3.Or(*parts) if parts else z3.BoolVal(False)
+            env = SEnv(list(s.globals), {}, None, list(s.locks), self.frames_query(s))
+            value = self.enc.x.enc(inv.expr, env, z3.BoolVal(True))
+            parts.append((inv.name, z3.Or(z3.Not(value), *[f.cond for f in env.faults])))
+        return parts
+
+    def can_block(self) -> bool:
+        """Whether any step can be disabled (a lock, an await, a choose): else no deadlock."""
+        def blocking(stmts: tuple[ir.Stmt, ...]) -> bool:
+            for st in stmts:
+                if isinstance(st, ir.Lock | ir.Await | ir.Choose):
+                    return True
+                for sub in _children(st):
+                    if blocking(sub):
+                        return True
+            return False
+
+        return any(blocking(pr.body) or any(blocking(st.body) for st in pr.steps.values())
+                   for pr in self.p.procs.values())
 
     # ---- the search
     def run(self, depth: int, progress: Callable[[int, float], None] | None = None
             ) -> SearchResult:
+        with num.use(self.num):
+            return self._run(depth, progress)
+
+    def _run(self, depth: int, progress: Callable[[int, float], None] | None
+             ) -> SearchResult:
         t0 = time.perf_counter()
         self.template()
         s0 = self.new_state(0)
         self.assert_initial(s0)
         self.states = [s0]
+        self.known_picks: list[list[Any]] = []  # pick values that let a step run (deadlock)
         cov = Coverage()
         init_state = self.interp.initial()
-        if self._check(self.substitution(s0, 0)(self.tpl_bad)) == z3.sat:
-            v = self.interp.check_invariants(init_state)
-            if v is None:
-                raise EngineDisagreement("z3 finds the initial state bad; the interpreter "
-                                         "does not")
-            return SearchResult(Verdict.VIOLATED, depth, 0, 1, 0, time.perf_counter() - t0,
-                                cov, init_state, [], v)
+        check_deadlock = self.check_deadlock and self.can_block()
+
+        def result(verdict: Verdict, reached: int, trace: list[TraceStep] | None = None,
+                   violation: Violation | None = None, reason: str = "") -> SearchResult:
+            return SearchResult(verdict, depth, reached, 0, 0, time.perf_counter() - t0, cov,
+                                init_state, trace or [], violation, reason=reason)
+
+        sub0 = self.substitution(s0, 0)
+        for _name, cond in [(n, sub0(c)) for n, c in self.tpl_bad]:
+            r = self._check(cond)
+            if r == z3.unknown:
+                return result(Verdict.UNKNOWN, 0, reason=self._unknown(0))
+            if r == z3.sat:
+                v = self.interp.check_invariants(init_state)
+                if v is None:
+                    raise EngineDisagreement("z3 finds the initial state bad; the "
+                                             "interpreter does not")
+                return result(Verdict.VIOLATED, 0, violation=v)
+            self.solver.add(z3.Not(cond))  # a lemma for every later query
         for k in range(depth):
             s = self.states[-1]
-            sel = z3.Int(f"sel@{k}")
+            sel = self._selector(k)
             cases, faults = self.instantiate(k, s)
-            # a deadlock at depth k: a thread is inside an operation and, whatever the
-            # nondeterministic picks, no step can run (not even into a fault)
-            busy = [th.active[n] for th in s.threads for n in self.stack_procs]
-            can_run = z3.Or(*[c.cond for c in cases], *[f.cond for f in faults])
-            if self.last_picks:
-                can_run = z3.Exists(self.last_picks, can_run)
-            stuck = z3.And(z3.Or(*busy), z3.Not(can_run)) if busy else z3.BoolVal(False)
-            r = self._check(stuck) if self.check_deadlock else z3.unsat
-            if r == z3.sat:
-                steps, stuck_violation = self.deadlock_trace(k)
-                return SearchResult(Verdict.VIOLATED, depth, k, 0, 0,
-                                    time.perf_counter() - t0, cov, init_state, steps,
-                                    stuck_violation)
+            picks = self.last_picks
+            if check_deadlock:
+                r = self._deadlock(k, s, cases, faults, picks)
+                if r == z3.unknown:
+                    return result(Verdict.UNKNOWN, k, reason=self._unknown(k))
+                if r == z3.sat:
+                    steps, stuck_violation = self.deadlock_trace(k)
+                    return result(Verdict.VIOLATED, k, steps, stuck_violation)
             nxt, faulted = self.link(k, s, cases, faults, sel)
             self.states.append(nxt)
             self.sels.append(sel)
             self.cases.append(cases)
             self.faults.append(faults)
-            bad_state = self.substitution(nxt, k + 1)(self.tpl_bad)
-            # a fault of transition k, or a false invariant after it, is a violation at k+1
-            r = self._check(z3.Or(faulted, z3.And(z3.Not(faulted), bad_state)))
+            sub = self.substitution(nxt, k + 1)
+            # a fault of transition k, or a false invariant after it, is a violation at
+            # k+1; each property is its own query, and once refuted it is a lemma
+            props = [("fault", faulted)] + [(n, z3.And(z3.Not(faulted), sub(c)))
+                                            for n, c in self.tpl_bad]
+            for _name, cond in props:
+                r = self._check(cond, f"{_name}@{k + 1}")
+                if r == z3.unknown:
+                    return result(Verdict.UNKNOWN, k, reason=self._unknown(k + 1))
+                if r == z3.sat:
+                    trace, violation = self.counterexample(k + 1)
+                    return result(Verdict.VIOLATED, k, trace, violation)
+                self.solver.add(z3.Not(cond))
             if progress is not None:
                 progress(k + 1, time.perf_counter() - t0)
-            if r == z3.unknown:
-                reason = self.solver.reason_unknown()
-                return SearchResult(Verdict.UNKNOWN, depth, k, 0, 0, time.perf_counter() - t0,
-                                    cov, init_state, reason=f"z3 gave up at depth {k + 1}: "
-                                    f"{reason}")
-            if r == z3.sat:
-                trace, violation = self.counterexample(k + 1)
-                return SearchResult(Verdict.VIOLATED, depth, k, 0, 0,
-                                    time.perf_counter() - t0, cov, init_state, trace,
-                                    violation)
-        return SearchResult(Verdict.NO_VIOLATION, depth, depth, 0, 0,
-                            time.perf_counter() - t0, cov, init_state)
+        return result(Verdict.NO_VIOLATION, depth)
 
-    def _check(self, bad: Any) -> Any:
+    def _selector(self, k: int) -> Any:
+        return num.var(f"sel@{k}") if not self.num.bv else \
+            z3.BitVec(f"sel@{k}", max(len(self.tpl_cases) + len(self.tpl_faults), 2)
+                      .bit_length() + 1)
+
+    def _unknown(self, k: int) -> str:
+        return f"z3 gave up at depth {k}: {self.solver.reason_unknown()}"
+
+    def _deadlock(self, k: int, s: SymState, cases: list[Case], faults: list[StepFault],
+                  picks: list[Any]) -> Any:
+        """Is some state at depth k a deadlock: a thread inside an operation, and no step
+        can run, whatever the nondeterministic picks? Decided without quantifiers: find a
+        state in which *these* picks run nothing; ask whether other picks run something
+        there; if so, those picks refute every state in which they run something (a
+        refinement), and ask again."""
+        busy = [th.active[n] for th in s.threads for n in self.stack_procs]
+        if not busy:
+            return z3.unsat
+        can_run = z3.Or(*[c.cond for c in cases], *[f.cond for f in faults])
+        refuted = [z3.Not(z3.substitute(can_run, *zip(picks, vals, strict=True)))
+                   for vals in self.known_picks]
+        state_leaves = self.flat(s)
+        for _ in range(64):
+            r = self._check(z3.And(z3.Or(*busy), z3.Not(can_run), *refuted), f"deadlock@{k}")
+            if r != z3.sat:
+                return r
+            fixed = [(x, self.model.eval(x, model_completion=True)) for x in state_leaves]
+            probe = z3.SolverFor("QF_FD") if self.num.bv else z3.Solver()
+            probe.set("timeout", self.timeout_ms)
+            probe.add(z3.substitute(can_run, *fixed))
+            self.queries += 1
+            pr = probe.check()
+            if pr == z3.unsat:
+                return z3.sat  # self.model is a deadlocked state
+            if pr == z3.unknown:
+                return z3.unknown
+            pm = probe.model()
+            vals = [pm.eval(x, model_completion=True) for x in picks]
+            self.known_picks.append(vals)
+            refuted.append(z3.Not(z3.substitute(can_run, *zip(picks, vals, strict=True))))
+        return z3.unknown
+
+    def _check(self, bad: Any, what: str = "") -> Any:
         self.solver.push()
         self.solver.add(bad)
+        self.queries += 1
+        t0 = time.perf_counter()
         r = self.solver.check()
+        if self.trace_queries is not None:
+            self.trace_queries(what, r, time.perf_counter() - t0)
         if r == z3.sat:
             self.model = self.solver.model()
         self.solver.pop()
@@ -503,7 +623,7 @@ class BMC:
     def concrete_state(self, s: SymState, m: Any) -> State:
         g = tuple(concrete(gd.type, x, m) for gd, x in zip(self.p.globals, s.globals,
                                                           strict=True))
-        locks = tuple(None if (h := m.eval(x, model_completion=True).as_long()) < 0 else h
+        locks = tuple(None if (h := num.as_int(m.eval(x, model_completion=True))) < 0 else h
                       for x in s.locks)
         threads = []
         for th in s.threads:
@@ -513,9 +633,9 @@ class BMC:
             bottom = [n for n in active if self.p.procs[n].is_op]
             cur = bottom[0] if bottom else None
             while cur is not None:
-                lid = m.eval(th.label[cur], model_completion=True).as_long()
+                lid = num.as_int(m.eval(th.label[cur], model_completion=True))
                 label = list(self.label_ids[cur])[lid]
-                w = m.eval(th.waiting[cur], model_completion=True).as_long()
+                w = num.as_int(m.eval(th.waiting[cur], model_completion=True))
                 names = self.interp.local_names[cur]
                 locs = tuple(concrete(self.ltypes[cur][nm], th.locals[cur][nm], m)
                              for nm in names)
@@ -592,6 +712,33 @@ class BMC:
                 return o
         raise EngineDisagreement(f"step {k + 1} of the z3 trace (thread {t}) has no matching "
                                  "interpreter outcome")
+
+
+def _group_faults(faults: list[StepFault]) -> list[StepFault]:
+    """One fault case per step and start: the condition that the step faults somehow. The
+    interpreter's replay tells which fault it is; z3 only has to say that one happens."""
+    groups: dict[tuple[Any, ...], list[StepFault]] = {}
+    for f in faults:
+        key = (f.thread, f.proc, f.label, f.op, tuple(id(a) for a in f.args))
+        groups.setdefault(key, []).append(f)
+    out = []
+    for fs in groups.values():
+        f = fs[0]
+        cond = z3.simplify(z3.Or(*[x.cond for x in fs])) if len(fs) > 1 else f.cond
+        if not z3.is_false(cond):
+            out.append(StepFault(cond, f.kind, f.message, f.span, f.thread, f.proc, f.label,
+                                 f.op, f.args))
+    return out
+
+
+def _children(st: ir.Stmt) -> list[tuple[ir.Stmt, ...]]:
+    """The statement blocks directly inside a statement."""
+    if isinstance(st, ir.If):
+        return [st.then, st.else_]
+    if isinstance(st, ir.Either):
+        return list(st.branches)
+    body = getattr(st, "body", None)
+    return [body] if isinstance(body, tuple) else []
 
 
 def _calls(stmts: tuple[ir.Stmt, ...]) -> list[ir.CallStep]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import z3
 
+from zbudspec.engines import z3_num as num
 from zbudspec.engines.z3_values import (
     SList,
     SMap,
@@ -31,6 +32,7 @@ from zbudspec.engines.z3_values import (
     key_code,
 )
 from zbudspec.semantics import ir
+from zbudspec.semantics.evaluate import MAX_SHIFT
 from zbudspec.semantics.types import (
     BOOL,
     TEnum,
@@ -123,7 +125,7 @@ class Encoder:
         lo = self.enc(d.lo, env, pc)
         hi = self.enc(d.hi, env, pc)
         slo, shi = d.static
-        return [(v, z3.simplify(z3.And(lo <= v, v <= hi)), z3.IntVal(v))
+        return [(v, z3.simplify(z3.And(lo <= v, v <= hi)), num.val(v))
                 for v in range(slo, shi + 1)]
 
     # ---- expressions
@@ -139,7 +141,7 @@ class Encoder:
                 return env.locals[e.name]
             case ir.SelfRef():
                 assert env.self_id is not None
-                return z3.IntVal(env.self_id)
+                return num.val(env.self_id)
             case ir.FieldGet():
                 base = self.enc(e.base, env, pc)
                 assert isinstance(base, SRec)
@@ -255,16 +257,24 @@ class Encoder:
                 return a >= b
             case "/" | "%":
                 self.fault(env, pc, b == 0, "arith", "division by zero", e.span)
-                q = z3.If(z3.Or(a >= 0, b == 0), 1, -1) * z3.If(b >= 0, 1, -1) * \
-                    (z3.If(a >= 0, a, -a) / z3.If(b >= 0, b, -b))
-                return q if op == "/" else a - b * q
+                return num.div(a, b) if op == "/" else num.mod(a, b)
             case "<<" | ">>":
-                k = z3.simplify(b)
-                if not z3.is_int_value(k):
-                    raise Unsupported(f"shift by a non-constant amount at {e.span}")
-                n = k.as_long()
-                return a * (1 << n) if op == "<<" else a / (1 << n)
-        raise Unsupported(f"operator `{op}` at {e.span} (bitwise operators need bit-vectors)")
+                w = num.current().width
+                too_far = b > MAX_SHIFT if w is None or (1 << (w - 1)) - 1 > MAX_SHIFT else \
+                    z3.BoolVal(False)  # a `w`-bit amount cannot exceed MAX_SHIFT
+                self.fault(env, pc, z3.simplify(z3.Or(b < 0, too_far)), "arith",
+                           "shift by a negative amount or too far", e.span)
+                r = num.shift(op, a, b)
+                if r is None:
+                    raise Unsupported(f"shift by a non-constant amount at {e.span} (needs "
+                                      "bit-vectors)")
+                return r
+            case "&" | "|" | "^":
+                r = num.bitwise(op, a, b)
+                if r is None:
+                    raise Unsupported(f"operator `{op}` at {e.span} (needs bit-vectors)")
+                return r
+        raise Unsupported(f"operator `{op}` at {e.span}")
 
     def quant(self, e: ir.Quant, env: SEnv, pc: z3.BoolRef) -> Any:
         saved = env.locals.get(e.var)
@@ -291,8 +301,7 @@ class Encoder:
             return z3.Or(*[z3.And(m, b) for _, m, b in results]) if results else \
                 z3.BoolVal(False)
         if e.kind == "count":
-            return z3.Sum(*[z3.If(z3.And(m, b), 1, 0) for _, m, b in results]) if results \
-                else z3.IntVal(0)
+            return num.count([z3.And(m, b) for _, m, b in results])
         assert isinstance(e.type, TOption)
         out: Sym = SOpt(z3.BoolVal(False), default(e.type.inner))
         for v, m, b in reversed(results):
@@ -319,15 +328,15 @@ class Encoder:
             return env.locks[int(e.names[1])] == env.self_id
         if n == "holder":
             h = env.locks[int(e.names[1])]
-            return SOpt(h >= 0, z3.If(h >= 0, h, 0))
+            return SOpt(h >= 0, z3.If(h >= 0, h, num.val(0)))
         if n in ("at", "local", "idle"):
             if env.frames is None:
                 raise Unsupported(f"`{n}` outside an invariant or requires clause")
             t = z3.simplify(self.enc(e.args[0], env, pc))
-            if not z3.is_int_value(t):
+            if not num.is_val(t):
                 raise Unsupported(f"`{n}` of a symbolic thread at {e.span}")
             proc, name = (*e.names, "", "")[:2]
-            value, defined = env.frames(t.as_long(), proc, n, name)
+            value, defined = env.frames(num.as_int(t), proc, n, name)
             self.fault(env, pc, z3.Not(defined), "scope", f"`{proc}.{name}` has no value",
                        e.span)
             return value
@@ -350,7 +359,7 @@ class Encoder:
             if isinstance(x, SList):
                 return x.length
             assert isinstance(x, SSet)
-            return z3.Sum(*[z3.If(m, 1, 0) for m in x.members])
+            return num.count(list(x.members))
         lst = args[0]
         assert isinstance(lst, SList) and isinstance(e.args[0].type, TList)
         et = e.args[0].type.elem
@@ -361,7 +370,7 @@ class Encoder:
         if n in ("list_first", "list_last"):
             self.fault(env, pc, lst.length == 0, "list", f"{n} of an empty list", sp)
             want = 0 if n == "list_first" else lst.length - 1
-            found: Any = z3.IntVal(codes[-1])
+            found: Any = num.val(codes[-1])
             for c, p in zip(reversed(codes[:-1]), reversed(lst.pos[:-1]), strict=True):
                 found = z3.If(p == want, c, found)
             return found

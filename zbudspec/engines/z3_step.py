@@ -20,6 +20,7 @@ from typing import Any
 
 import z3
 
+from zbudspec.engines import z3_num as num
 from zbudspec.engines.z3_exprs import Encoder, SEnv, _and
 from zbudspec.engines.z3_values import SMap, SRec, Sym, Unsupported, const, fits, fresh, ite
 from zbudspec.semantics import ir
@@ -165,22 +166,23 @@ class StepEncoder:
             case ir.Lock():
                 h = env.locks[s.index]
                 me = env.self_id
+                assert me is not None  # steps run on a thread
                 live = self.fault(env, live, h == me, "lock",
                                   f"takes `{s.lock}`, which it already holds", s.span)
                 env = env.copy()
-                env.locks[s.index] = z3.IntVal(me)
+                env.locks[s.index] = num.val(me)
                 return env, _and(live, h == -1)
             case ir.Unlock():
                 h = env.locks[s.index]
                 live = self.fault(env, live, h != env.self_id, "lock",
                                   f"releases `{s.lock}`, which it does not hold", s.span)
                 env = env.copy()
-                env.locks[s.index] = z3.IntVal(-1)
+                env.locks[s.index] = num.val(-1)
                 return env, live
             case ir.Choose():
                 return self.choose(proc, s, env, live, res)
             case ir.Either():
-                b = z3.Int(f"either@{s.span.line}:{s.span.col}!{len(res.picks)}")
+                b = num.var(f"either@{s.span.line}:{s.span.col}!{len(res.picks)}")
                 res.picks.append(b)
                 outs = [self.block(proc, br, env.copy(), _and(live, b == i), res)
                         for i, br in enumerate(s.branches)]
@@ -197,7 +199,11 @@ class StepEncoder:
                 res.exits.append(Exit(live, "goto", env, label=s.label))
                 return env, z3.BoolVal(False)
             case ir.Return():
-                v = x.enc(s.value, env, live) if s.value is not None else None
+                v = None
+                if s.value is not None:
+                    rt = self.p.procs[proc].result
+                    v = x.enc(s.value, env, live)
+                    v = x.coerce(s.value.type, rt, v) if rt is not None else v
                 mark_live = self._since(env, env.stmt_mark, live)
                 res.exits.append(Exit(mark_live, "return", env, value=v))
                 return env, z3.BoolVal(False)

@@ -1,6 +1,7 @@
 """Symbolic values for the z3 engine: every spec type as a bundle of z3 terms.
 
-bool -> Bool; integers and enums -> Int (an enum by member position); option T ->
+bool -> Bool; integers and enums -> a number of the encoding's sort (`z3_num`: Int or
+a bit-vector; an enum by member position); option T ->
 `SOpt(some, value)`; records -> `SRec`; maps over a finite key type -> `SMap` (one value per
 key); sets -> `SSet` (one Bool per element); lists of distinct elements -> `SList` (each
 element's position, -1 when absent, plus the length), so list_add, list_del and list_first
@@ -16,6 +17,7 @@ from typing import Any
 
 import z3
 
+from zbudspec.engines import z3_num as num
 from zbudspec.semantics.types import (
     TBool,
     TEnum,
@@ -59,8 +61,8 @@ class SSet:
 
 @dataclass(frozen=True)
 class SList:
-    pos: tuple[z3.ArithRef, ...]
-    length: z3.ArithRef
+    pos: tuple[Any, ...]  # numbers of the encoding's sort (z3_num)
+    length: Any
 
 
 # z3's Python API is untyped (Any to mypy); a symbolic value is one of: a z3 Bool or Int
@@ -95,9 +97,9 @@ def const(t: Type, v: Value) -> Sym:
         return z3.BoolVal(bool(v))
     if isinstance(t, TInt):
         assert isinstance(v, int)
-        return z3.IntVal(v)
+        return num.val(v)
     if isinstance(t, TEnum):
-        return z3.IntVal(_enum_index(t, v))
+        return num.val(_enum_index(t, v))
     if isinstance(t, TOption):
         if v is None:
             return SOpt(z3.BoolVal(False), default(t.inner))
@@ -113,8 +115,8 @@ def const(t: Type, v: Value) -> Sym:
         return SSet(tuple(z3.BoolVal(x in v) for x in domain_values(t.elem)))
     if isinstance(t, TList):
         assert isinstance(v, tuple)
-        pos = tuple(z3.IntVal(v.index(x) if x in v else -1) for x in domain_values(t.elem))
-        return SList(pos, z3.IntVal(len(v)))
+        pos = tuple(num.val(v.index(x) if x in v else -1) for x in domain_values(t.elem))
+        return SList(pos, num.val(len(v)))
     raise Unsupported(f"type {t}")
 
 
@@ -123,9 +125,9 @@ def default(t: Type) -> Sym:
     if isinstance(t, TBool):
         return z3.BoolVal(False)
     if isinstance(t, TInt):
-        return z3.IntVal(t.lo if t.lo is not None else 0)
+        return num.val(t.lo if t.lo is not None else 0)
     if isinstance(t, TEnum):
-        return z3.IntVal(0)
+        return num.val(0)
     if isinstance(t, TOption):
         return SOpt(z3.BoolVal(False), default(t.inner))
     if isinstance(t, TRecord):
@@ -135,7 +137,7 @@ def default(t: Type) -> Sym:
     if isinstance(t, TSet):
         return SSet(tuple(z3.BoolVal(False) for _ in domain_values(t.elem)))
     if isinstance(t, TList):
-        return SList(tuple(z3.IntVal(-1) for _ in domain_values(t.elem)), z3.IntVal(0))
+        return SList(tuple(num.val(-1) for _ in domain_values(t.elem)), num.val(0))
     raise Unsupported(f"type {t}")
 
 
@@ -145,7 +147,7 @@ def fresh(t: Type, name: str) -> Sym:
     if isinstance(t, TBool):
         return z3.Bool(n)
     if isinstance(t, TInt | TEnum):
-        return z3.Int(n)
+        return num.var(n)
     if isinstance(t, TOption):
         return SOpt(z3.Bool(n + ".some"), fresh(t.inner, n + ".val"))
     if isinstance(t, TRecord):
@@ -155,8 +157,8 @@ def fresh(t: Type, name: str) -> Sym:
     if isinstance(t, TSet):
         return SSet(tuple(z3.Bool(f"{n}{{{k}}}") for k in domain_values(t.elem)))
     if isinstance(t, TList):
-        return SList(tuple(z3.Int(f"{n}@{k}") for k in domain_values(t.elem)),
-                     z3.Int(n + ".len"))
+        return SList(tuple(num.var(f"{n}@{k}") for k in domain_values(t.elem)),
+                     num.var(n + ".len"))
     raise Unsupported(f"type {t}")
 
 
@@ -196,8 +198,7 @@ def wf(t: Type, s: Sym) -> z3.BoolRef:
             for q in s.pos[i + 1:]:
                 conds.append(z3.Or(p < 0, p != q))
         # the positions of present elements are exactly 0..length-1
-        present = [z3.If(p >= 0, 1, 0) for p in s.pos]
-        conds.append(z3.Sum(*present) == s.length if present else s.length == 0)
+        conds.append(num.count([p >= 0 for p in s.pos]) == s.length)
         return z3.And(*conds)
     raise Unsupported(f"type {t}")
 
@@ -305,9 +306,9 @@ def concrete(t: Type, s: Sym, m: z3.ModelRef) -> Value:
     if isinstance(t, TBool):
         return z3.is_true(m.eval(s, model_completion=True))
     if isinstance(t, TInt):
-        return m.eval(s, model_completion=True).as_long()
+        return num.as_int(m.eval(s, model_completion=True))
     if isinstance(t, TEnum):
-        return t.members[m.eval(s, model_completion=True).as_long()]
+        return t.members[num.as_int(m.eval(s, model_completion=True))]
     if isinstance(t, TOption):
         assert isinstance(s, SOpt)
         if not z3.is_true(m.eval(s.some, model_completion=True)):
@@ -328,8 +329,33 @@ def concrete(t: Type, s: Sym, m: z3.ModelRef) -> Value:
         assert isinstance(s, SList)
         placed = []
         for k, p in zip(domain_values(t.elem), s.pos, strict=True):
-            i = m.eval(p, model_completion=True).as_long()
+            i = num.as_int(m.eval(p, model_completion=True))
             if i >= 0:
                 placed.append((i, k))
         return tuple(k for _, k in sorted(placed))
     raise Unsupported(f"type {t}")
+
+
+def substitute_all(terms: list[Any], pairs: list[tuple[Any, Any]]) -> list[Any]:
+    """`z3.substitute(t, *pairs)` for every term at once: one traversal of the shared term
+    graph inside z3 (the terms are packed as the arguments of one application), instead of
+    one per term with the Python API's per-pair checks. Non-terms pass through unchanged."""
+    idx = [i for i, t in enumerate(terms) if z3.is_expr(t)]
+    if not idx or not pairs:
+        return list(terms)
+    ctx = z3.main_ctx()
+    sorts = [terms[i].sort() for i in idx]
+    pack = z3.Function(f"pack!{next(_counter)}", *sorts, z3.BoolSort())
+    packed = pack(*[terms[i] for i in idx])
+    n = len(pairs)
+    src = (z3.Ast * n)()
+    dst = (z3.Ast * n)()
+    for j, (a, b) in enumerate(pairs):
+        src[j] = a.as_ast()
+        dst[j] = b.as_ast()
+    out_ast = z3.Z3_substitute(ctx.ref(), packed.as_ast(), n, src, dst)
+    out = z3.ExprRef(out_ast, ctx)
+    result = list(terms)
+    for j, i in enumerate(idx):
+        result[i] = out.arg(j)
+    return result
