@@ -21,13 +21,16 @@ from zbudspec.diagnostics import render
 from zbudspec.engines.explicit import SearchResult, Verdict, search
 from zbudspec.engines.simulate import simulate
 from zbudspec.engines.z3_bmc import prove_bmc
+from zbudspec.engines.z3_induction import InductionCTI, prove_induction
 from zbudspec.engines.z3_values import Unsupported
+from zbudspec.html import html_page
+from zbudspec.minimise import minimise
 from zbudspec.pipeline import bundled_spec, frontend
 from zbudspec.render import state_text, swimlanes, violation_text
 from zbudspec.replay import ReplayError, replay_file
 from zbudspec.semantics import ir
 from zbudspec.semantics.lower import CheckResult, Options
-from zbudspec.trace_json import trace_json, violation_json
+from zbudspec.trace_json import state_json, trace_json, violation_json
 
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 70
 RESULT_VERSION = 1
@@ -113,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-states", type=_positive, default=5_000_000)
     p.add_argument("--json", action="store_true", help="print one JSON result object")
     p.add_argument("--trace-out", metavar="FILE", help="write the counterexample as JSON")
+    p.add_argument("--html", metavar="FILE", help="write the counterexample as an HTML "
+                   "swimlane page")
+    p.add_argument("--induction", action="store_true", help="z3: k-induction for k up to "
+                   "--depth: PROVED for all depths, or a counterexample to induction")
+    p.add_argument("--no-minimise", dest="minimise", action="store_false",
+                   help="show the shortest counterexample as found, without removing steps")
 
     r = sub.add_parser("replay", help="re-run a JSON trace in the interpreter")
     r.add_argument("trace", metavar="TRACE")
@@ -256,25 +265,53 @@ def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if live:
             print(f"\r  depth {d}: {states} states, {secs:.1f}s", end="", file=err, flush=True)
 
+    if args.induction and args.engine != "z3":
+        raise UsageError("zbudspec prove: --induction needs --engine z3")
+    cti: InductionCTI | None = None
+    ind_k = 0
     if args.engine == "z3":
         try:
-            res = prove_bmc(program, depth, args.timeout * 1000,
-                            lambda d, secs: progress(d, 0, secs))
+            if args.induction:
+                ind = prove_induction(program, depth, args.timeout * 1000,
+                                      lambda what, k, secs: progress(k, 0, secs))
+                res, cti, ind_k = ind.result, ind.cti, ind.k
+            else:
+                res = prove_bmc(program, depth, args.timeout * 1000,
+                                lambda d, secs: progress(d, 0, secs))
         except Unsupported as exc:
             raise UsageError(f"--engine z3 cannot encode this spec: {exc}") from None
     else:
         res = search(program, depth, args.max_states, progress)
     if live:
         print("\r" + " " * 60 + "\r", end="", file=err)
+    shortest = len(res.trace)
+    if res.violation is not None and args.minimise and res.trace:
+        m = minimise(program, res.initial, res.trace, res.violation)
+        res.trace, res.violation = m.trace, m.violation
+    if args.html and res.violation is not None:
+        notes = [f"engine: {args.engine}", f"shortest counterexample: {shortest} steps"
+                 + (f", minimised to {len(res.trace)}" if len(res.trace) != shortest else "")]
+        Path(args.html).write_text(html_page(program, res.initial, res.trace, res.violation,
+                                             spec=str(path), notes=notes))
     if args.trace_out and res.violation is not None:
         Path(args.trace_out).write_text(json.dumps(
             trace_json(program, str(path), res.trace, res.violation, program.params),
             indent=1) + "\n")
     if args.json:
-        print(json.dumps(_result_json(program, str(path), res, args.engine), indent=1),
-              file=out)
+        doc = _result_json(program, str(path), res, args.engine)
+        doc["shortest_length"] = shortest if res.violation is not None else None
+        doc["induction"] = None if not args.induction else {
+            "k": ind_k, "max_k": depth,
+            "cti": None if cti is None else {
+                "k": cti.k, "violation": violation_json(cti.violation),
+                "start": state_json(program, cti.start),
+                "trace": trace_json(program, str(path), cti.trace, cti.violation,
+                                    program.params)}}
+        print(json.dumps(doc, indent=1), file=out)
     else:
-        print(_report(program, str(path), res, args.engine), file=out)
+        print(_report(program, str(path), res, args.engine, shortest), file=out)
+        if cti is not None:
+            print(_cti_report(program, cti), file=out)
     return {Verdict.VIOLATED: EXIT_VIOLATED, Verdict.UNKNOWN: EXIT_UNKNOWN}.get(
         res.verdict, EXIT_OK)
 
@@ -285,14 +322,27 @@ def _replace_invariants(program: ir.Program, invs: list[ir.Invariant]) -> ir.Pro
     return replace(program, invariants=tuple(invs))
 
 
-def _report(program: ir.Program, spec: str, res: SearchResult, engine: str) -> str:
+def _cti_report(program: ir.Program, cti: InductionCTI) -> str:
+    lines = ["", f"counterexample to induction (k={cti.k}; a state that satisfies every "
+             "invariant, not necessarily reachable, from which the steps below break one):",
+             state_text(program, cti.start), "", swimlanes(program, cti.start, cti.trace),
+             violation_text(cti.violation, program.sources),
+             "hint: add a `lemma NAME: EXPR;` that is false in the state above but true in "
+             "every reachable state (it is checked like an invariant)"]
+    return "\n".join(lines)
+
+
+def _report(program: ir.Program, spec: str, res: SearchResult, engine: str,
+            shortest: int = 0) -> str:
     bounds = (f"{program.client.threads} threads, {_params_text(program)}")
     lines = [f"spec: {spec}", f"engine: {engine}", f"bounds: {bounds}",
              f"invariants: {', '.join(i.name for i in program.invariants) or '(none)'}"]
     if res.verdict is Verdict.VIOLATED:
         assert res.violation is not None
         explored = f"{res.states} states explored in " if res.states else ""
-        lines.append(f"VIOLATED at depth {len(res.trace)} (shortest; {explored}"
+        how = "shortest" if shortest == len(res.trace) else \
+            f"shortest is {shortest} steps, minimised to {len(res.trace)}"
+        lines.append(f"VIOLATED at depth {len(res.trace)} ({how}; {explored}"
                      f"{res.seconds:.2f}s; replayed by the interpreter)")
         lines.append(violation_text(res.violation, program.sources))
         lines.append("")
@@ -303,8 +353,8 @@ def _report(program: ir.Program, spec: str, res: SearchResult, engine: str) -> s
             lines.append(state_text(program, res.trace[-1].state))
         return "\n".join(lines)
     if res.verdict is Verdict.PROVED:
-        lines.append(f"PROVED for all depths: {res.reason}; {res.states} states, "
-                     f"{res.transitions} transitions, {res.seconds:.2f}s")
+        counts = f"{res.states} states, {res.transitions} transitions, " if res.states else ""
+        lines.append(f"PROVED for all depths: {res.reason}; {counts}{res.seconds:.2f}s")
     elif res.verdict is Verdict.NO_VIOLATION:
         counts = f"{res.states} states, {res.transitions} transitions, " if res.states else ""
         lines.append(f"NO VIOLATION within depth {res.depth} ({counts}{res.seconds:.2f}s)")

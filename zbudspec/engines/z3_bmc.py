@@ -188,6 +188,46 @@ class BMC:
 
         return eq(t, a, b)
 
+    def frames_wf(self, s: SymState) -> Any:
+        """What every reachable state satisfies by construction, whatever the spec: values
+        within their types; per thread at most one operation, a procedure active exactly
+        when its caller waits on a call of it, a waiting frame at the call's resume label,
+        labels within their procedure; a lock held only by a thread inside an operation.
+        The start of an induction path is any state satisfying this (and the invariants)."""
+        callers = {i: next(pn for pn, pr in self.p.procs.items()
+                           if any(x is cs for st in pr.steps.values() for x in _calls(st.body)))
+                   for i, cs in enumerate(self.interp.call_sites)}
+        parts: list[Any] = []
+        ops = [n for n in self.stack_procs if self.p.procs[n].is_op]
+        for t, th in enumerate(s.threads):
+            if ops:
+                parts.append(z3.AtMost(*[th.active[n] for n in ops], 1))
+            for n in self.stack_procs:
+                nl = len(self.label_ids[n])
+                mine = [i for i, c in callers.items() if c == n]
+                parts.append(z3.Implies(th.active[n], z3.And(th.label[n] >= 0,
+                                                             th.label[n] < nl)))
+                parts.append(z3.Implies(z3.Not(th.active[n]), th.waiting[n] == -1))
+                waits = [th.waiting[n] == -1]
+                for i in mine:
+                    cs = self.interp.call_sites[i]
+                    waits.append(z3.And(th.waiting[n] == i,
+                                        th.label[n] == self.label_ids[n][cs.resume]))
+                parts.append(z3.Or(*waits))
+                for name, ty in self.ltypes[n].items():
+                    parts.append(z3.Implies(th.active[n], wf(ty, th.locals[n][name])))
+                if not self.p.procs[n].is_op:
+                    calls = [z3.And(th.active[callers[i]], th.waiting[callers[i]] == i)
+                             for i, cs in enumerate(self.interp.call_sites) if cs.proc == n]
+                    parts.append(th.active[n] == z3.Or(*calls) if calls else
+                                 z3.Not(th.active[n]))
+            inside = z3.Or(*[th.active[n] for n in ops]) if ops else z3.BoolVal(False)
+            for lk in s.locks:
+                parts.append(z3.Implies(lk == t, inside))
+        for lk in s.locks:
+            parts.append(z3.And(lk >= -1, lk < self.p.client.threads))
+        return z3.And(*parts)
+
     def frames_query(self, s: SymState) -> Callable[[int, str, str, str], tuple[Sym, Any]]:
         def q(t: int, proc: str, what: str, name: str) -> tuple[Sym, Any]:
             th = s.threads[t]
@@ -435,8 +475,9 @@ class BMC:
         faulted = z3.Or(*[_and(sel == len(cases) + j, f.cond)
                           for j, f in enumerate(faults)]) if faults else z3.BoolVal(False)
         # some step runs: a successor case, or a fault (which ends the trace: a fault found
-        # at depth k+1 stops the search, so later depths never extend it)
-        self.solver.add(z3.Or(faulted, *[c.cond for c in cases]))
+        # at depth k+1 stops the search, so later depths never extend it); asserted by the
+        # caller after it has looked for a deadlock at depth k
+        self.moves.append(z3.Or(faulted, *[c.cond for c in cases]))
 
         def chain(default_v: Any, items: list[tuple[Any, Any]], t: Type | None) -> Any:
             out = default_v
@@ -501,26 +542,64 @@ class BMC:
         with num.use(self.num):
             return self._run(depth, progress)
 
+    def begin(self, initial: bool = True) -> None:
+        """Encode the transition template and the state at depth 0: the initial state, or
+        (for induction) any well-formed state."""
+        self.template()
+        s0 = self.new_state(0)
+        if initial:
+            self.assert_initial(s0)
+        else:
+            self.solver.add(self.frames_wf(s0))
+        self.states = [s0]
+        self.known_picks: list[list[Any]] = []  # pick values that let a step run (deadlock)
+        self.enabled: list[Any] = []  # per depth: some step can run (for deadlocks)
+        self.step_picks: list[list[Any]] = []
+        self.faulted: list[Any] = []
+        self.fires: list[list[Any]] = []
+        self.moves: list[Any] = []
+        self.deadlock_possible = self.check_deadlock and self.can_block()
+
+    def unroll(self) -> None:
+        """Add one transition after the last state."""
+        k = len(self.states) - 1
+        s = self.states[-1]
+        sel = self._selector(k)
+        cases, faults = self.instantiate(k, s)
+        self.step_picks.append(self.last_picks)
+        self.enabled.append(z3.Or(*[c.cond for c in cases], *[f.cond for f in faults]))
+        nxt, faulted = self.link(k, s, cases, faults, sel)
+        self.fires.append([c.cond for c in cases])
+        self.states.append(nxt)
+        self.sels.append(sel)
+        self.cases.append(cases)
+        self.faults.append(faults)
+        self.faulted.append(faulted)
+
+    def state_props(self, k: int) -> list[tuple[str, Any]]:
+        """Per invariant, the condition that it fails in the state at depth k."""
+        sub = self.substitution(self.states[k], k)
+        return [(n, sub(c)) for n, c in self.tpl_bad]
+
+    def step_props(self, k: int) -> list[tuple[str, Any]]:
+        """The violations at depth k+1: transition k faults, or an invariant fails after."""
+        f = self.faulted[k]
+        return [("fault", f)] + [(n, z3.And(z3.Not(f), c)) for n, c in self.state_props(k + 1)]
+
     def _run(self, depth: int, progress: Callable[[int, float], None] | None
              ) -> SearchResult:
         t0 = time.perf_counter()
-        self.template()
-        s0 = self.new_state(0)
-        self.assert_initial(s0)
-        self.states = [s0]
-        self.known_picks: list[list[Any]] = []  # pick values that let a step run (deadlock)
+        self.begin()
         cov = Coverage()
         init_state = self.interp.initial()
-        check_deadlock = self.check_deadlock and self.can_block()
 
         def result(verdict: Verdict, reached: int, trace: list[TraceStep] | None = None,
                    violation: Violation | None = None, reason: str = "") -> SearchResult:
             return SearchResult(verdict, depth, reached, 0, 0, time.perf_counter() - t0, cov,
                                 init_state, trace or [], violation, reason=reason)
 
-        sub0 = self.substitution(s0, 0)
-        for _name, cond in [(n, sub0(c)) for n, c in self.tpl_bad]:
-            r = self._check(cond)
+        for name, cond in self.state_props(0):
+            r = self._check(cond, f"{name}@0")
             if r == z3.unknown:
                 return result(Verdict.UNKNOWN, 0, reason=self._unknown(0))
             if r == z3.sat:
@@ -531,29 +610,18 @@ class BMC:
                 return result(Verdict.VIOLATED, 0, violation=v)
             self.solver.add(z3.Not(cond))  # a lemma for every later query
         for k in range(depth):
-            s = self.states[-1]
-            sel = self._selector(k)
-            cases, faults = self.instantiate(k, s)
-            picks = self.last_picks
-            if check_deadlock:
-                r = self._deadlock(k, s, cases, faults, picks)
+            self.unroll()
+            if self.deadlock_possible:
+                r = self._deadlock(k)
                 if r == z3.unknown:
                     return result(Verdict.UNKNOWN, k, reason=self._unknown(k))
                 if r == z3.sat:
                     steps, stuck_violation = self.deadlock_trace(k)
                     return result(Verdict.VIOLATED, k, steps, stuck_violation)
-            nxt, faulted = self.link(k, s, cases, faults, sel)
-            self.states.append(nxt)
-            self.sels.append(sel)
-            self.cases.append(cases)
-            self.faults.append(faults)
-            sub = self.substitution(nxt, k + 1)
-            # a fault of transition k, or a false invariant after it, is a violation at
-            # k+1; each property is its own query, and once refuted it is a lemma
-            props = [("fault", faulted)] + [(n, z3.And(z3.Not(faulted), sub(c)))
-                                            for n, c in self.tpl_bad]
-            for _name, cond in props:
-                r = self._check(cond, f"{_name}@{k + 1}")
+            self.solver.add(self.moves[k])
+            # each property is its own query, and once refuted it is a lemma
+            for name, cond in self.step_props(k):
+                r = self._check(cond, f"{name}@{k + 1}")
                 if r == z3.unknown:
                     return result(Verdict.UNKNOWN, k, reason=self._unknown(k + 1))
                 if r == z3.sat:
@@ -572,17 +640,17 @@ class BMC:
     def _unknown(self, k: int) -> str:
         return f"z3 gave up at depth {k}: {self.solver.reason_unknown()}"
 
-    def _deadlock(self, k: int, s: SymState, cases: list[Case], faults: list[StepFault],
-                  picks: list[Any]) -> Any:
+    def _deadlock(self, k: int) -> Any:
         """Is some state at depth k a deadlock: a thread inside an operation, and no step
         can run, whatever the nondeterministic picks? Decided without quantifiers: find a
         state in which *these* picks run nothing; ask whether other picks run something
         there; if so, those picks refute every state in which they run something (a
-        refinement), and ask again."""
+        refinement), and ask again. `self.model` is the deadlocked state on sat."""
+        s = self.states[k]
         busy = [th.active[n] for th in s.threads for n in self.stack_procs]
         if not busy:
             return z3.unsat
-        can_run = z3.Or(*[c.cond for c in cases], *[f.cond for f in faults])
+        can_run, picks = self.enabled[k], self.step_picks[k]
         refuted = [z3.Not(z3.substitute(can_run, *zip(picks, vals, strict=True)))
                    for vals in self.known_picks]
         state_leaves = self.flat(s)
@@ -597,7 +665,7 @@ class BMC:
             self.queries += 1
             pr = probe.check()
             if pr == z3.unsat:
-                return z3.sat  # self.model is a deadlocked state
+                return z3.sat
             if pr == z3.unknown:
                 return z3.unknown
             pm = probe.model()
@@ -644,10 +712,13 @@ class BMC:
             threads.append(tuple(frames))
         return State(g, locks, tuple(threads))
 
-    def counterexample(self, depth: int) -> tuple[list[TraceStep], Violation | None]:
+    def counterexample(self, depth: int, start: State | None = None
+                       ) -> tuple[list[TraceStep], Violation | None]:
+        """Replay the model's first `depth` steps in the interpreter, from the initial state
+        (or `start`, for induction); the result is the interpreter's, never z3's."""
         m = self.model
         want = [self.concrete_state(s, m) for s in self.states[: depth + 1]]
-        state = self.interp.initial()
+        state = self.interp.initial() if start is None else start
         if state != want[0]:
             raise EngineDisagreement("z3's initial state differs from the interpreter's")
         trace: list[TraceStep] = []
@@ -669,10 +740,11 @@ class BMC:
                                      "interpreter replays the trace and finds none")
         return trace, v
 
-    def deadlock_trace(self, depth: int) -> tuple[list[TraceStep], Violation]:
+    def deadlock_trace(self, depth: int, start: State | None = None
+                       ) -> tuple[list[TraceStep], Violation]:
         m = self.model
         want = [self.concrete_state(s, m) for s in self.states[: depth + 1]]
-        state = self.interp.initial()
+        state = self.interp.initial() if start is None else start
         trace: list[TraceStep] = []
         for k in range(depth):
             sel = m.eval(self.sels[k], model_completion=True).as_long()

@@ -354,6 +354,7 @@ class Invariant:
     name: str
     expr: Expr
     span: Span
+    lemma: bool = False  # declared `lemma`: checked like any invariant; meant for induction
 
 
 @dataclass(frozen=True, slots=True)

@@ -744,7 +744,8 @@ class Checker:
         out = []
         for d in self.syms.invariants:
             sc = Scope(invariant=True)
-            out.append(ir.Invariant(d.name, self.cond(d.expr, sc, "an invariant"), d.span))
+            out.append(ir.Invariant(d.name, self.cond(d.expr, sc, "an invariant"), d.span,
+                                    lemma=d.lemma))
         return out
 
     def lower_client(self, procs: dict[str, ir.Proc]) -> ir.Client:

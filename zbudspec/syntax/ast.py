@@ -467,6 +467,7 @@ class InvariantDecl:
     name: str
     expr: Expr
     span: Span
+    lemma: bool = False  # declared with `lemma`: a strengthening for induction
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,6 +155,9 @@ class _Build(Transformer[Token, Any]):
     def invariant_decl(self, meta: Any, ch: list[Any]) -> A.InvariantDecl:
         return A.InvariantDecl(str(ch[0]), ch[1], self.sp(meta))
 
+    def lemma_decl(self, meta: Any, ch: list[Any]) -> A.InvariantDecl:
+        return A.InvariantDecl(str(ch[0]), ch[1], self.sp(meta), lemma=True)
+
     # client and config
     def client_threads(self, meta: Any, ch: list[Any]) -> tuple[str, Any, Any]:
         return ("threads", int(ch[0]), self.sp(meta))
