@@ -111,6 +111,7 @@ class _Run:
                 return InductionResult(self.result(
                     Verdict.PROVED, k, reason=f"{k}-inductive: the invariants hold at every "
                     "depth"), k)
+            assert isinstance(cti, InductionCTI)
             self.last_cti = cti
         return InductionResult(self.result(
             Verdict.UNKNOWN, self.max_k, reason=f"not {self.max_k}-inductive: the "
@@ -188,9 +189,9 @@ class _Run:
         m = step.model
         start = step.concrete_state(step.states[0], m)
         if deadlock:
-            trace, v = step.deadlock_trace(k, start=start)
-        else:
-            trace, v = step.counterexample(k, start=start)
+            trace, stuck = step.deadlock_trace(k, start=start)
+            return InductionCTI(k, start, trace, stuck)
+        trace, v = step.counterexample(k, start=start)
         assert v is not None
         return InductionCTI(k, start, trace, v)
 
