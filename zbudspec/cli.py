@@ -20,7 +20,7 @@ from zbudspec.conformance.gen_cli import cmd_gen, gen_arguments
 from zbudspec.diagnostics import render
 from zbudspec.engines.explicit import SearchResult, Verdict, search
 from zbudspec.engines.simulate import simulate
-from zbudspec.engines.z3_bmc import prove_bmc
+from zbudspec.engines.z3_bmc import DepthStats, prove_bmc
 from zbudspec.engines.z3_induction import InductionCTI, prove_induction
 from zbudspec.engines.z3_values import Unsupported
 from zbudspec.html import html_page
@@ -229,7 +229,8 @@ def _result_json(program: ir.Program, spec: str, res: SearchResult,
     ops, steps = res.coverage.missing(program)
     coverage = {"ops": sorted(res.coverage.ops),
                 "steps": sorted(f"{p}.{label}" for p, label in res.coverage.steps),
-                "unreached_ops": ops, "unreached_steps": steps} if res.coverage_known else None
+                "unreached_ops": ops, "unreached_steps": steps,
+                "how": res.coverage_note or "explored states"} if res.coverage_known else None
     return {
         "zbudspec_result": RESULT_VERSION, "engine": engine, "spec": spec,
         "verdict": res.verdict.value, "threads": program.client.threads,
@@ -276,14 +277,20 @@ def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                       lambda what, k, secs: progress(k, 0, secs))
                 res, cti, ind_k = ind.result, ind.cti, ind.k
             else:
-                res = prove_bmc(program, depth, args.timeout * 1000,
-                                lambda d, secs: progress(d, 0, secs))
+                def on_depth(st: DepthStats) -> None:
+                    if live:
+                        print(f"\r  depth {st.depth}/{depth}: {st.depth_seconds:.1f}s this "
+                              f"depth, {st.seconds:.1f}s in all, {st.queries} queries, "
+                              f"{st.conflicts} conflicts, {st.memory_mib:.0f} MiB   ",
+                              end="", file=err, flush=True)
+
+                res = prove_bmc(program, depth, args.timeout * 1000, on_depth=on_depth)
         except Unsupported as exc:
             raise UsageError(f"--engine z3 cannot encode this spec: {exc}") from None
     else:
         res = search(program, depth, args.max_states, progress)
     if live:
-        print("\r" + " " * 60 + "\r", end="", file=err)
+        print("\r" + " " * 100 + "\r", end="", file=err)
     shortest = len(res.trace)
     if res.violation is not None and args.minimise and res.trace:
         m = minimise(program, res.initial, res.trace, res.violation)
@@ -366,7 +373,8 @@ def _report(program: ir.Program, spec: str, res: SearchResult, engine: str,
         return "\n".join(lines)
     ops, steps = res.coverage.missing(program)
     lines.append(f"coverage: {len(res.coverage.ops)} operation(s), "
-                 f"{len(res.coverage.steps)} step(s) reached")
+                 f"{len(res.coverage.steps)} step(s) reached"
+                 + (f" ({res.coverage_note})" if res.coverage_note else ""))
     if ops:
         lines.append("warning: operations never reached: " + ", ".join(ops))
     if steps:

@@ -59,7 +59,8 @@ class SearchResult:
     trace: list[TraceStep] = field(default_factory=list)
     violation: Violation | None = None
     reason: str = ""
-    coverage_known: bool = True  # the z3 engine does not measure coverage yet
+    coverage_known: bool = True  # false where no engine measured it (induction)
+    coverage_note: str = ""  # how coverage was measured, when it is not plain
 
 
 Progress = Callable[[int, int, float], None]

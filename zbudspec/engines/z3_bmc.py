@@ -48,6 +48,18 @@ from zbudspec.semantics.types import Type
 from zbudspec.syntax.ast import Span
 
 
+@dataclass(frozen=True)
+class DepthStats:
+    """What a live progress line shows after each depth."""
+
+    depth: int
+    seconds: float  # since the start
+    depth_seconds: float  # this depth alone
+    queries: int
+    conflicts: int  # the SAT solver's, cumulative
+    memory_mib: float
+
+
 class EngineDisagreement(Exception):
     """z3 and the interpreter disagree: a bug in zbudspec, reported as an internal error."""
 
@@ -127,6 +139,7 @@ class BMC:
         self.queries = 0
         self.check_deadlock = True
         self.trace_queries: Callable[[str, Any, float], None] | None = None
+        self.on_depth: Callable[[DepthStats], None] | None = None
 
     def _check_acyclic(self) -> None:
         from zbudspec.engines.interpreter import _call_steps
@@ -609,6 +622,7 @@ class BMC:
                                              "interpreter does not")
                 return result(Verdict.VIOLATED, 0, violation=v)
             self.solver.add(z3.Not(cond))  # a lemma for every later query
+        t_depth = time.perf_counter()
         for k in range(depth):
             self.unroll()
             if self.deadlock_possible:
@@ -628,8 +642,17 @@ class BMC:
                     trace, violation = self.counterexample(k + 1)
                     return result(Verdict.VIOLATED, k, trace, violation)
                 self.solver.add(z3.Not(cond))
+            now = time.perf_counter()
             if progress is not None:
-                progress(k + 1, time.perf_counter() - t0)
+                progress(k + 1, now - t0)
+            if self.on_depth is not None:
+                st = self.solver.statistics()
+                stats = {key: st.get_key_value(key) for key in st.keys()}  # noqa: SIM118
+                self.on_depth(DepthStats(k + 1, now - t0, now - t_depth, self.queries,
+                                         int(stats.get("sat conflicts",
+                                                       stats.get("conflicts", 0))),
+                                         float(stats.get("memory", 0.0))))
+            t_depth = now
         return result(Verdict.NO_VIOLATION, depth)
 
     def _selector(self, k: int) -> Any:
@@ -686,6 +709,60 @@ class BMC:
             self.model = self.solver.model()
         self.solver.pop()
         return r
+
+    # ---- coverage: witnesses that steps are reachable within the bound
+    def witnesses(self, depth: int, budget_s: float) -> tuple[Coverage, str]:
+        """Which operations and labelled steps some path of `depth` steps runs: ask z3 for a
+        path running a step not yet covered, replay it in the interpreter, count what the
+        interpreter ran, repeat. A step for which z3 finds no path is unreachable within
+        the bound; one it gives up on is reported as undecided."""
+        cov = Coverage()
+        t0 = time.perf_counter()
+        undecided: list[str] = []
+        while True:
+            targets = [(k, c.proc, c.label, fire) for k in range(depth)
+                       for c, fire in zip(self.cases[k], self.fires[k], strict=True)
+                       if (c.proc, c.label) not in cov.steps
+                       and f"{c.proc}.{c.label}" not in undecided]
+            if not targets:
+                break
+            if time.perf_counter() - t0 > budget_s:
+                undecided.extend(sorted({f"{p}.{lb}" for _, p, lb, _ in targets}))
+                break
+            r = self._check(z3.Or(*[f for *_, f in targets]), "cover")
+            if r == z3.unsat:
+                break
+            if r == z3.unknown:
+                undecided.extend(sorted({f"{p}.{lb}" for _, p, lb, _ in targets}))
+                break
+            before = len(cov.steps)
+            for st in self.witness_trace(depth):
+                tr = st.transition
+                cov.steps.add((tr.proc, tr.label))
+                if tr.started:
+                    cov.ops.add(tr.op)
+            if len(cov.steps) == before:
+                raise EngineDisagreement("a z3 coverage witness runs no new step in the "
+                                         "interpreter")
+        note = f"z3 witnesses, each replayed by the interpreter ({self.queries} queries)"
+        if undecided:
+            note += "; undecided (z3 gave up or ran out of time): " + ", ".join(undecided)
+        return cov, note
+
+    def witness_trace(self, depth: int) -> list[TraceStep]:
+        m = self.model
+        want = [self.concrete_state(s, m) for s in self.states[: depth + 1]]
+        state = self.interp.initial()
+        trace: list[TraceStep] = []
+        for k in range(depth):
+            sel = m.eval(self.sels[k], model_completion=True).as_long()
+            if sel >= len(self.cases[k]):
+                break  # the path ends in a fault (excluded by the lemmas: never happens)
+            outcome = self._replay_step(state, k, sel, want[k + 1], m, False)
+            trace.append(TraceStep(outcome.transition, outcome.state))
+            assert outcome.state is not None
+            state = outcome.state
+        return trace
 
     # ---- counterexamples, replayed through the interpreter
     def concrete_state(self, s: SymState, m: Any) -> State:
@@ -820,11 +897,20 @@ def _calls(stmts: tuple[ir.Stmt, ...]) -> list[ir.CallStep]:
 
 
 def prove_bmc(program: ir.Program, depth: int, timeout_ms: int = 60_000,
-              progress: Callable[[int, float], None] | None = None) -> SearchResult:
-    """Bounded check to `depth` with z3; every counterexample replayed by the interpreter."""
-    res = BMC(program, timeout_ms).run(depth, progress)
+              progress: Callable[[int, float], None] | None = None,
+              coverage: bool = True, coverage_budget_s: float = 120.0,
+              on_depth: Callable[[DepthStats], None] | None = None) -> SearchResult:
+    """Bounded check to `depth` with z3; every counterexample replayed by the interpreter.
+    With no violation, coverage comes from z3 witnesses (`BMC.witnesses`)."""
+    bmc = BMC(program, timeout_ms)
+    bmc.on_depth = on_depth
+    res = bmc.run(depth, progress)
     res.coverage_known = False
+    if coverage and res.verdict is Verdict.NO_VIOLATION:
+        with num.use(bmc.num):
+            res.coverage, res.coverage_note = bmc.witnesses(depth, coverage_budget_s)
+        res.coverage_known = True
     return res
 
 
-__all__ = ["BMC", "EngineDisagreement", "Transition", "prove_bmc"]
+__all__ = ["BMC", "DepthStats", "EngineDisagreement", "Transition", "prove_bmc"]
