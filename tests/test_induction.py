@@ -1,0 +1,85 @@
+"""`prove --engine z3 --induction`: PROVED means every depth, a counterexample to induction is
+shown (replayed by the interpreter) when the invariants are too weak, and lemmas are checked
+like invariants, so a false lemma is a violation, never an assumption."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from conftest import SpecFactory
+
+from zbudspec.cli import main
+from zbudspec.engines.explicit import Verdict
+from zbudspec.engines.interpreter import Interpreter
+from zbudspec.engines.z3_induction import prove_induction
+
+COUNTER = """
+var x: 0..7 = 0;
+var y: 0..7 = 0;
+op step() {
+S1:
+  if (x < 3) { x = x + 1; y = y + 1; }
+  return;
+}
+invariant bounded: y <= 3;
+{LEMMA}
+client { threads 1; }
+"""
+
+
+def _counter(lemma: str) -> str:
+    return COUNTER.replace("{LEMMA}", lemma)
+
+
+def test_an_inductive_invariant_is_proved_for_all_depths(spec: SpecFactory) -> None:
+    ind = prove_induction(spec.program(_counter("lemma same: x == y;")), 4)
+    assert ind.result.verdict is Verdict.PROVED
+    assert ind.k == 1 and ind.cti is None
+
+
+def test_without_the_lemma_a_counterexample_to_induction_is_shown(spec: SpecFactory) -> None:
+    program = spec.program(_counter(""))
+    ind = prove_induction(program, 3)
+    assert ind.result.verdict is Verdict.UNKNOWN
+    assert ind.cti is not None
+    # it starts in a state the invariants allow, and the interpreter replays the break
+    interp = Interpreter(program)
+    assert interp.check_invariants(ind.cti.start) is None
+    assert ind.cti.violation.kind == "invariant"
+    assert len(ind.cti.trace) == ind.cti.k == 3
+
+
+def test_a_false_lemma_is_a_violation_not_an_assumption(spec: SpecFactory) -> None:
+    ind = prove_induction(spec.program(_counter("lemma wrong: x == 0;")), 4)
+    assert ind.result.verdict is Verdict.VIOLATED
+    assert ind.result.violation is not None and "wrong" in ind.result.violation.message
+    assert len(ind.result.trace) == 1
+
+
+def test_cli_reports_proved_and_the_counterexample_to_induction(spec: SpecFactory) -> None:
+    out = io.StringIO()
+    good = spec.path(_counter("lemma same: x == y;"), "good.zspec")
+    assert main(["prove", str(good), "--engine", "z3", "--induction", "--depth", "3"],
+                out, io.StringIO()) == 0
+    assert "PROVED for all depths: 1-inductive" in out.getvalue()
+    out = io.StringIO()
+    weak = spec.path(_counter(""), "weak.zspec")
+    assert main(["prove", str(weak), "--engine", "z3", "--induction", "--depth", "2"],
+                out, io.StringIO()) == 3
+    text = out.getvalue()
+    assert "UNKNOWN: not 2-inductive" in text
+    assert "counterexample to induction (k=2" in text and "lemma" in text
+    out = io.StringIO()
+    assert main(["prove", str(weak), "--engine", "z3", "--induction", "--depth", "2",
+                 "--json"], out, io.StringIO()) == 3
+    doc = json.loads(out.getvalue())
+    assert doc["verdict"] == "UNKNOWN" and doc["induction"]["cti"]["k"] == 2
+    assert doc["induction"]["cti"]["start"]["y"] <= 3
+
+
+def test_induction_needs_the_z3_engine(spec: SpecFactory) -> None:
+    err = io.StringIO()
+    path = spec.path(_counter(""), "c.zspec")
+    assert main(["prove", str(path), "--induction"], io.StringIO(), err) == 2
+    assert "--induction needs --engine z3" in err.getvalue()
