@@ -15,6 +15,7 @@ from zbudspec.engines.explicit import Verdict, search
 from zbudspec.engines.interpreter import Interpreter
 from zbudspec.engines.z3_bmc import prove_bmc
 from zbudspec.engines.z3_induction import prove_induction
+from zbudspec.engines.z3_jobs import prove_bmc_jobs
 from zbudspec.pipeline import frontend
 from zbudspec.semantics.lower import Options
 
@@ -23,14 +24,19 @@ EXPECT = re.compile(r"// expect depth=(\d+): (NO VIOLATION|VIOLATED@(\d+) (\w+))
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
-@pytest.mark.parametrize("engine", ["explicit", "z3"])
+@pytest.mark.parametrize("engine", ["explicit", "z3", "z3-jobs"])
 def test_engine_gives_the_expected_verdict(path: Path, engine: str) -> None:
     m = EXPECT.match(path.read_text().splitlines()[0])
     assert m, f"{path.name}: first line must be `// expect depth=N: ...`"
     depth = int(m.group(1))
     program = frontend(path, Options()).program
     assert program is not None
-    res = search(program, depth) if engine == "explicit" else prove_bmc(program, depth)
+    if engine == "explicit":
+        res = search(program, depth)
+    elif engine == "z3":
+        res = prove_bmc(program, depth)
+    else:  # the properties split over processes, as `prove --jobs 2`
+        res = prove_bmc_jobs(program, depth, 2, coverage=False)
     if m.group(2) == "NO VIOLATION":
         assert res.verdict in (Verdict.NO_VIOLATION, Verdict.PROVED), res.violation
         return

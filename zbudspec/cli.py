@@ -22,6 +22,7 @@ from zbudspec.engines.explicit import SearchResult, Verdict, search
 from zbudspec.engines.simulate import simulate
 from zbudspec.engines.z3_bmc import DepthStats, prove_bmc
 from zbudspec.engines.z3_induction import InductionCTI, prove_induction
+from zbudspec.engines.z3_jobs import prove_bmc_jobs
 from zbudspec.engines.z3_values import Unsupported
 from zbudspec.html import html_page
 from zbudspec.minimise import minimise
@@ -120,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "swimlane page")
     p.add_argument("--induction", action="store_true", help="z3: k-induction for k up to "
                    "--depth: PROVED for all depths, or a counterexample to induction")
+    p.add_argument("--jobs", type=_positive, default=1, metavar="N",
+                   help="z3 bounded: split the properties over N processes")
     p.add_argument("--no-minimise", dest="minimise", action="store_false",
                    help="show the shortest counterexample as found, without removing steps")
 
@@ -266,6 +269,8 @@ def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if live:
             print(f"\r  depth {d}: {states} states, {secs:.1f}s", end="", file=err, flush=True)
 
+    if args.jobs > 1 and (args.engine != "z3" or args.induction):
+        raise UsageError("zbudspec prove: --jobs needs --engine z3 (bounded, not --induction)")
     if args.induction and args.engine != "z3":
         raise UsageError("zbudspec prove: --induction needs --engine z3")
     cti: InductionCTI | None = None
@@ -284,7 +289,10 @@ def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                               f"{st.conflicts} conflicts, {st.memory_mib:.0f} MiB   ",
                               end="", file=err, flush=True)
 
-                res = prove_bmc(program, depth, args.timeout * 1000, on_depth=on_depth)
+                if args.jobs > 1:
+                    res = prove_bmc_jobs(program, depth, args.jobs, args.timeout * 1000)
+                else:
+                    res = prove_bmc(program, depth, args.timeout * 1000, on_depth=on_depth)
         except Unsupported as exc:
             raise UsageError(f"--engine z3 cannot encode this spec: {exc}") from None
     else:

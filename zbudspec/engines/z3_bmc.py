@@ -140,6 +140,12 @@ class BMC:
         self.check_deadlock = True
         self.trace_queries: Callable[[str, Any, float], None] | None = None
         self.on_depth: Callable[[DepthStats], None] | None = None
+        # --jobs: the properties this BMC checks ("fault" = faults and deadlocks; None: all)
+        self.only: frozenset[str] | None = None
+        self.stop: Callable[[int], bool] | None = None  # checked before each query
+
+    def mine(self, prop: str) -> bool:
+        return self.only is None or prop in self.only
 
     def _check_acyclic(self) -> None:
         from zbudspec.engines.interpreter import _call_steps
@@ -571,7 +577,8 @@ class BMC:
         self.faulted: list[Any] = []
         self.fires: list[list[Any]] = []
         self.moves: list[Any] = []
-        self.deadlock_possible = self.check_deadlock and self.can_block()
+        self.deadlock_possible = self.check_deadlock and self.can_block() and \
+            self.mine("fault")
 
     def unroll(self) -> None:
         """Add one transition after the last state."""
@@ -612,6 +619,9 @@ class BMC:
                                 init_state, trace or [], violation, reason=reason)
 
         for name, cond in self.state_props(0):
+            if not self.mine(name):
+                self.solver.add(z3.Not(cond))
+                continue
             r = self._check(cond, f"{name}@0")
             if r == z3.unknown:
                 return result(Verdict.UNKNOWN, 0, reason=self._unknown(0))
@@ -635,6 +645,14 @@ class BMC:
             self.solver.add(self.moves[k])
             # each property is its own query, and once refuted it is a lemma
             for name, cond in self.step_props(k):
+                if not self.mine(name):
+                    # another job's property: a path breaking it holds a shorter violation,
+                    # the other job's to find, so it is assumed to hold here
+                    self.solver.add(z3.Not(cond))
+                    continue
+                if self.stop is not None and self.stop(k + 1):
+                    return result(Verdict.UNKNOWN, k, reason="stopped: another job found "
+                                  "a violation at a smaller depth")
                 r = self._check(cond, f"{name}@{k + 1}")
                 if r == z3.unknown:
                     return result(Verdict.UNKNOWN, k, reason=self._unknown(k + 1))
