@@ -1,15 +1,17 @@
 """Benchmark the engines on BM-1 (benchmarks/bm1.zspec): explicit, z3 bounded, z3 induction.
 
     python benchmarks/bench_bm1.py [--json] [--quick] [--cap SECONDS] [--only NAME ...]
-                                   [--engine ENGINE ...] [--max-states N]
+                                   [--engine ENGINE ...] [--with-lemmas] [--max-states N]
 
 Runs BM-1's standard configurations C1..C4 and the scaling rows around C2 (depth D 8..24,
 threads T 2..4, MAXC 4/16/62), plus the same depth and thread rows around C4, whose smaller
 data range the explicit engine can go deeper in, with each engine: `explicit` (breadth-first
 search), `z3` (bounded model checking, `z3_bmc.prove_bmc`) and `z3-induction` (k-induction
-for k = 1..4, `z3_induction.prove_induction`). Each run is a fresh process (so peak memory
-is per run) with a wall-clock cap; a run that hits it is killed and reported as `timeout`
-with the last depth (or k) it completed, never with an invented figure.
+for k = 1..4, `z3_induction.prove_induction`). The explicit and z3 runs check BM-1's own
+invariants and step assertions (the spec's lemmas dropped, as SPIN checks only those;
+`--with-lemmas` keeps them); z3-induction needs the lemmas. Each run is a fresh process
+(so peak memory is per run) with a wall-clock cap; a run that hits it is killed and reported
+as `timeout` with the last depth (or k) it completed, never with an invented figure.
 
 Both breadth-first search and incremental bounded model checking to bound D do exactly the
 first D levels of a run to any larger bound, so one run to depth 24 gives the rows
@@ -117,13 +119,18 @@ def child(spec: dict[str, object]) -> None:
     depth = spec["run_to"] or row_depth
     assert isinstance(depth, int) and isinstance(row_depth, int) and depth >= row_depth
     engine = spec["engine"]
+    lemmas = engine == "z3-induction" or bool(spec["lemmas"])
+    if not lemmas:  # BM-1's invariants only: the lemmas are there for induction
+        program = replace(program, invariants=tuple(i for i in program.invariants
+                                                    if not i.lemma))
     timeout_ms = int(_float(spec["cap"]) * 1000)  # the cap, not z3, ends a long query
 
     def emit(obj: dict[str, object]) -> None:
         print(json.dumps(obj), flush=True)
 
     emit({"start": True, "threads": program.client.threads, "row_depth": row_depth,
-          "params": {n: program.params[n] for n in program.param_names}})
+          "params": {n: program.params[n] for n in program.param_names},
+          "invariants": [i.name for i in program.invariants]})
 
     def progress(d: int, states: int, secs: float) -> None:
         emit({"level": d, "states": states, "seconds": round(secs, 3), "rss_mib": _rss_mib()})
@@ -184,10 +191,10 @@ def _vm_hwm_mib(pid: int) -> float | None:
     return None
 
 
-def run(r: Run, cap: float, max_states: int) -> list[dict[str, object]]:
+def run(r: Run, cap: float, max_states: int, lemmas: bool = False) -> list[dict[str, object]]:
     spec = {"config": r.config, "defines": [list(d) for d in r.defines], "threads": r.threads,
             "depth": r.depth, "run_to": r.run_to, "max_states": max_states,
-            "engine": r.engine, "cap": cap}
+            "engine": r.engine, "cap": cap, "lemmas": lemmas}
     load = round(os.getloadavg()[0], 2)
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, __file__, "--child", json.dumps(spec)],
@@ -209,6 +216,7 @@ def run(r: Run, cap: float, max_states: int) -> list[dict[str, object]]:
         raise RuntimeError(f"{r.name}: the child failed:\n{err}")
     bound = int(start["row_depth"])
     base = {"engine": r.engine, "threads": start["threads"], "params": start["params"],
+            "invariants": start["invariants"],
             "cap_s": cap, "load_avg_at_start": load}
     if r.engine == "z3-induction":
         steps = [x for x in lines if "induction" in x]
@@ -331,6 +339,9 @@ def main() -> int:
                     "(their names as in the first column, e.g. C1 'C2 T=3')")
     ap.add_argument("--engine", nargs="+", choices=ENGINES, metavar="ENGINE",
                     help=f"run only these engines ({', '.join(ENGINES)}; default: all)")
+    ap.add_argument("--with-lemmas", action="store_true", help="explicit and z3 check the "
+                    "spec's lemmas too (default: BM-1's invariants only; z3-induction always "
+                    "uses the lemmas)")
     ap.add_argument("--max-states", type=int, default=4_000_000)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -354,7 +365,7 @@ def main() -> int:
         if not args.json:
             print(f"running {r.name} [{r.engine}] (cap {cap:g} s)...", file=sys.stderr,
                   flush=True)
-        rows.extend(run(r, cap, args.max_states))
+        rows.extend(run(r, cap, args.max_states, args.with_lemmas))
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
