@@ -129,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("replay", help="re-run a JSON trace in the interpreter")
     r.add_argument("trace", metavar="TRACE")
     r.add_argument("--spec", help="spec file (default: the one named in the trace)")
+    r.add_argument("--html", metavar="FILE", help="also write the trace as an HTML page")
 
     gen_arguments(sub.add_parser("gen", help="write the conformance suite generated from a "
                                  "spec"), _define)
@@ -402,6 +403,10 @@ def cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     assert rep.program is not None and rep.initial is not None
     print(f"replayed {len(rep.trace)} step(s) of {args.trace}", file=out)
     print(swimlanes(rep.program, rep.initial, rep.trace), file=out)
+    if args.html:
+        Path(args.html).write_text(html_page(rep.program, rep.initial, rep.trace,
+                                             rep.violation, spec=args.trace,
+                                             notes=["replayed by the interpreter"]))
     if rep.violation is not None:
         print(violation_text(rep.violation, rep.program.sources), file=out)
         return EXIT_VIOLATED
