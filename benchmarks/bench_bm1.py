@@ -217,6 +217,7 @@ def run(r: Run, cap: float, max_states: int, lemmas: bool = False) -> list[dict[
     bound = int(start["row_depth"])
     base = {"engine": r.engine, "threads": start["threads"], "params": start["params"],
             "invariants": start["invariants"],
+            "level_seconds": {d: lv["seconds"] for d, lv in sorted(levels.items())},
             "cap_s": cap, "load_avg_at_start": load}
     if r.engine == "z3-induction":
         steps = [x for x in lines if "induction" in x]
