@@ -91,13 +91,40 @@ def _and(*xs: Any) -> z3.BoolRef:
 class Encoder:
     def __init__(self, fns: dict[str, ir.Fn]) -> None:
         self.fns = fns
+        # (id of a fault list, mark, length) -> (the list, "none of faults[mark:length]
+        # happened", or None when one of them certainly did)
+        self._clear: dict[tuple[int, int, int], tuple[list[Fault], Any]] = {}
+
+    def _no_earlier(self, faults: list[Fault], mark: int) -> Any:
+        """The condition that none of `faults[mark:]` happened (None: one certainly did),
+        extended from the longest prefix already built (fault lists only grow), so that
+        recording n faults costs n terms, not n^2."""
+        n, key = len(faults), id(faults)
+        m = n
+        while m > mark:
+            hit = self._clear.get((key, mark, m))
+            if hit is not None and hit[0] is faults:
+                break
+            m -= 1
+        term: Any = z3.BoolVal(True) if m <= mark else self._clear[(key, mark, m)][1]
+        for i in range(max(m, mark), n):
+            if term is None:
+                break
+            c = faults[i].cond
+            term = None if z3.is_true(c) else _and(term, z3.Not(c))
+            self._clear[(key, mark, i + 1)] = (faults, term)
+        return term
 
     def fault(self, env: SEnv, pc: z3.BoolRef, cond: Any, kind: str, msg: str,
               span: Span) -> None:
         """Record that, where `pc` holds, `cond` makes the step fault here (and no earlier
         fault of the step happened: the interpreter stops at the first)."""
-        earlier = [f.cond for f in env.faults[env.stmt_mark:]]
-        c = _and(pc, cond, *(z3.Not(x) for x in earlier))
+        if z3.is_false(cond):
+            return
+        clear = self._no_earlier(env.faults, env.stmt_mark)
+        if clear is None:
+            return  # an earlier fault of this statement certainly happened
+        c = _and(pc, cond, clear)
         if not z3.is_false(c):
             env.faults.append(Fault(c, kind, msg, span))
 
@@ -107,8 +134,9 @@ class Encoder:
         """For each key position, the condition that `k` is that key; faults outside."""
         codes = [key_code(kt, v) for v in domain_values(kt)]
         hits = [z3.simplify(k == c) for c in codes]
-        self.fault(env, pc, z3.Not(z3.Or(*hits)), "range",
-                   f"key is outside the map's domain {kt}", span)
+        if not any(z3.is_true(h) for h in hits):
+            self.fault(env, pc, z3.Not(z3.Or(*hits)), "range",
+                       f"key is outside the map's domain {kt}", span)
         return hits
 
     def select(self, t: Type, hits: list[z3.BoolRef], items: tuple[Sym, ...]) -> Sym:
