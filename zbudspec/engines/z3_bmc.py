@@ -140,6 +140,7 @@ class BMC:
         self.check_deadlock = True
         self.trace_queries: Callable[[str, Any, float], None] | None = None
         self.on_depth: Callable[[DepthStats], None] | None = None
+        self.shared: BMC | None = None  # whose template to reuse (induction's step case)
         # --jobs: the properties this BMC checks ("fault" = faults and deadlocks; None: all)
         self.only: frozenset[str] | None = None
         self.stop: Callable[[int], bool] | None = None  # checked before each query
@@ -281,7 +282,14 @@ class BMC:
 
     def template(self) -> None:
         """Encode one transition and the invariants once, over template variables; each
-        depth then instantiates them by substitution (cheap, inside z3)."""
+        depth then instantiates them by substitution (cheap, inside z3). A BMC given
+        another's template (`share_template`) reuses it: z3 terms belong to no solver."""
+        if self.shared is not None:
+            o = self.shared
+            self.picks, self.tpl, self.tpl_cases = o.picks, o.tpl, o.tpl_cases
+            self.tpl_faults, self.tpl_pick_leaves = o.tpl_faults, o.tpl_pick_leaves
+            self.tpl_bad, self.tpl_leaves = o.tpl_bad, o.tpl_leaves
+            return
         self.picks: list[Any] = []
         self.tpl = self.new_state("tpl", constrain=False)
         self.tpl_cases, faults = self.transition(0, self.tpl)

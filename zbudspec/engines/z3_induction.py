@@ -79,6 +79,7 @@ class _Run:
     def run(self) -> InductionResult:
         base, step = self.base, self.step
         base.begin()
+        step.shared = base  # one transition template for both
         step.begin(initial=False)
         for name, cond in base.state_props(0):
             r = base._check(cond, f"{name}@0")
