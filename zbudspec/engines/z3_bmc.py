@@ -109,6 +109,15 @@ class StepFault:
 
 
 class BMC:
+    # the transition template (`template`)
+    picks: list[Any]
+    tpl: SymState
+    tpl_cases: list[Case]
+    tpl_faults: list[StepFault]
+    tpl_pick_leaves: list[Any]
+    tpl_bad: list[tuple[str, Any]]
+    tpl_leaves: list[Any]
+
     def __init__(self, program: ir.Program, timeout_ms: int = 60_000,
                  rlimit: int = 0, width: int | str | None = "auto") -> None:
         self.p = program
@@ -290,7 +299,7 @@ class BMC:
             self.tpl_faults, self.tpl_pick_leaves = o.tpl_faults, o.tpl_pick_leaves
             self.tpl_bad, self.tpl_leaves = o.tpl_bad, o.tpl_leaves
             return
-        self.picks: list[Any] = []
+        self.picks = []
         self.tpl = self.new_state("tpl", constrain=False)
         self.tpl_cases, faults = self.transition(0, self.tpl)
         self.tpl_faults = _group_faults(faults)
