@@ -733,16 +733,19 @@ class BMC:
         return z3.unknown
 
     def _check(self, bad: Any, what: str = "") -> Any:
-        self.solver.push()
-        self.solver.add(bad)
+        """Is `bad` satisfiable with everything asserted so far? Asked under a fresh
+        assumption literal rather than push/pop, so the solver keeps what it learnt; the
+        literal is switched off afterwards."""
         self.queries += 1
+        q = z3.Bool(f"query!{self.queries}")
+        self.solver.add(z3.Implies(q, bad))
         t0 = time.perf_counter()
-        r = self.solver.check()
+        r = self.solver.check(q)
         if self.trace_queries is not None:
             self.trace_queries(what, r, time.perf_counter() - t0)
         if r == z3.sat:
             self.model = self.solver.model()
-        self.solver.pop()
+        self.solver.add(z3.Not(q))
         return r
 
     # ---- coverage: witnesses that steps are reachable within the bound
