@@ -59,3 +59,10 @@ def test_options_that_need_the_z3_engine_are_usage_errors() -> None:
     assert code == 2
     code, _, err = _run("prove", spec, "--jobs", "0", "--engine", "z3")
     assert code == 2 and "at least 1" in err
+
+
+def test_a_query_that_meets_its_resource_limit_is_unknown_and_says_so() -> None:
+    code, out, _ = _run("prove", str(CORPUS / "lock-counter.zspec"), "--engine", "z3",
+                        "--rlimit", "1")
+    assert code == 3
+    assert "UNKNOWN: z3 gave up at depth 0" in out and "--rlimit 1" in out

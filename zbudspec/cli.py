@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "checking, every counterexample replayed by the interpreter")
     p.add_argument("--timeout", type=_positive, default=60, metavar="SECONDS",
                    help="z3: time limit of each solver query (then the verdict is UNKNOWN)")
+    p.add_argument("--rlimit", type=_nonneg, default=0, metavar="N",
+                   help="z3: resource limit of each solver query, 0 for none (then the "
+                   "verdict is UNKNOWN, saying which limit)")
     p.add_argument("--invariant", action="append", default=[], metavar="NAME",
                    help="check only these invariants (step assertions are always checked)")
     p.add_argument("--max-states", type=_positive, default=5_000_000)
@@ -280,7 +283,8 @@ def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             if args.induction:
                 ind = prove_induction(program, depth, args.timeout * 1000,
-                                      lambda what, k, secs: progress(k, 0, secs))
+                                      lambda what, k, secs: progress(k, 0, secs),
+                                      rlimit=args.rlimit)
                 res, cti, ind_k = ind.result, ind.cti, ind.k
             else:
                 def on_depth(st: DepthStats) -> None:
@@ -291,9 +295,11 @@ def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                               end="", file=err, flush=True)
 
                 if args.jobs > 1:
-                    res = prove_bmc_jobs(program, depth, args.jobs, args.timeout * 1000)
+                    res = prove_bmc_jobs(program, depth, args.jobs, args.timeout * 1000,
+                                         rlimit=args.rlimit)
                 else:
-                    res = prove_bmc(program, depth, args.timeout * 1000, on_depth=on_depth)
+                    res = prove_bmc(program, depth, args.timeout * 1000, on_depth=on_depth,
+                                    rlimit=args.rlimit)
         except Unsupported as exc:
             raise UsageError(f"--engine z3 cannot encode this spec: {exc}") from None
     else:

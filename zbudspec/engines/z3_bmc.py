@@ -138,6 +138,8 @@ class BMC:
         # bit-blasting decides our queries an order of magnitude faster than arithmetic
         self.solver = z3.SolverFor("QF_FD") if self.num.bv else z3.Solver()
         self.timeout_ms = timeout_ms
+        self.rlimit = rlimit
+        self.last_check_started = 0.0
         self.solver.set("timeout", timeout_ms)
         if rlimit:
             self.solver.set("rlimit", rlimit)
@@ -696,7 +698,16 @@ class BMC:
                       .bit_length() + 1)
 
     def _unknown(self, k: int) -> str:
-        return f"z3 gave up at depth {k}: {self.solver.reason_unknown()}"
+        """Why z3 answered unknown: its own reason, and which of our limits it met."""
+        reason = self.solver.reason_unknown() or "no reason given"
+        took = time.perf_counter() - self.last_check_started
+        if "resource" in reason or (self.rlimit and took * 1000 < self.timeout_ms * 0.9):
+            limit = f"the resource limit (--rlimit {self.rlimit}) of a query"
+        elif "timeout" in reason or took * 1000 >= self.timeout_ms * 0.9:
+            limit = f"the time limit (--timeout {self.timeout_ms // 1000}) of a query"
+        else:
+            limit = "no limit of ours"
+        return f"z3 gave up at depth {k}: {reason}; it met {limit}"
 
     def _deadlock(self, k: int) -> Any:
         """Is some state at depth k a deadlock: a thread inside an operation, and no step
@@ -739,7 +750,7 @@ class BMC:
         self.queries += 1
         q = z3.Bool(f"query!{self.queries}")
         self.solver.add(z3.Implies(q, bad))
-        t0 = time.perf_counter()
+        t0 = self.last_check_started = time.perf_counter()
         r = self.solver.check(q)
         if self.trace_queries is not None:
             self.trace_queries(what, r, time.perf_counter() - t0)
@@ -937,10 +948,11 @@ def _calls(stmts: tuple[ir.Stmt, ...]) -> list[ir.CallStep]:
 def prove_bmc(program: ir.Program, depth: int, timeout_ms: int = 60_000,
               progress: Callable[[int, float], None] | None = None,
               coverage: bool = True, coverage_budget_s: float = 120.0,
-              on_depth: Callable[[DepthStats], None] | None = None) -> SearchResult:
+              on_depth: Callable[[DepthStats], None] | None = None,
+              rlimit: int = 0) -> SearchResult:
     """Bounded check to `depth` with z3; every counterexample replayed by the interpreter.
     With no violation, coverage comes from z3 witnesses (`BMC.witnesses`)."""
-    bmc = BMC(program, timeout_ms)
+    bmc = BMC(program, timeout_ms, rlimit)
     bmc.on_depth = on_depth
     res = bmc.run(depth, progress)
     res.coverage_known = False

@@ -50,12 +50,12 @@ class InductionResult:
 
 
 def prove_induction(program: ir.Program, max_k: int, timeout_ms: int = 60_000,
-                    progress: Callable[[str, int, float], None] | None = None
-                    ) -> InductionResult:
+                    progress: Callable[[str, int, float], None] | None = None,
+                    rlimit: int = 0) -> InductionResult:
     """k-induction for k = 1..max_k; the base case is bounded model checking to depth k."""
     t0 = time.perf_counter()
-    base = BMC(program, timeout_ms)
-    step = BMC(program, timeout_ms, width=base.num.width)
+    base = BMC(program, timeout_ms, rlimit)
+    step = BMC(program, timeout_ms, rlimit, width=base.num.width)
     with num.use(base.num):
         return _Run(base, step, max_k, t0, progress).run()
 

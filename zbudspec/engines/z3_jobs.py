@@ -30,8 +30,8 @@ def _init(best: Any) -> None:
 
 
 def _job(program: ir.Program, depth: int, timeout_ms: int, only: list[str],
-         coverage: bool, coverage_budget_s: float) -> SearchResult:
-    bmc = BMC(program, timeout_ms)
+         coverage: bool, coverage_budget_s: float, rlimit: int) -> SearchResult:
+    bmc = BMC(program, timeout_ms, rlimit)
     bmc.only = frozenset(only)
     bmc.stop = lambda d: bool(d > _best.value)
     res = bmc.run(depth)
@@ -53,7 +53,8 @@ def split(program: ir.Program, jobs: int) -> list[list[str]]:
 
 
 def prove_bmc_jobs(program: ir.Program, depth: int, jobs: int, timeout_ms: int = 60_000,
-                   coverage: bool = True, coverage_budget_s: float = 120.0) -> SearchResult:
+                   coverage: bool = True, coverage_budget_s: float = 120.0,
+                   rlimit: int = 0) -> SearchResult:
     t0 = time.perf_counter()
     groups = split(program, jobs)
     ctx = multiprocessing.get_context("spawn")
@@ -61,7 +62,7 @@ def prove_bmc_jobs(program: ir.Program, depth: int, jobs: int, timeout_ms: int =
     with ProcessPoolExecutor(len(groups), mp_context=ctx, initializer=_init,
                              initargs=(best,)) as pool:
         futures = [pool.submit(_job, program, depth, timeout_ms, g, coverage and i == 0,
-                               coverage_budget_s) for i, g in enumerate(groups)]
+                               coverage_budget_s, rlimit) for i, g in enumerate(groups)]
         results = [f.result() for f in futures]
     return combine(results, groups, depth, time.perf_counter() - t0)
 
