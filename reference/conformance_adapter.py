@@ -246,11 +246,7 @@ class ReferenceImplementation:
             if self._codec is not None:
                 self._codec.fail_next = list(env.get("compress", ()))
         try:
-            return self._op(op, args)
-        except ZswapBug as exc:
-            raise Bug(str(exc)) from None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BadRequest(f"{op}: bad arguments {dict(args)!r}: {exc!r}") from None
+            return self._checked_op(op, args)
         finally:
             if env and self._model is None:
                 self._swapcache_queue = []
@@ -321,7 +317,7 @@ class ReferenceImplementation:
         if thread in baton.running():
             raise BadRequest(f"spawn: thread {thread} is still running an operation")
         self._envs[thread] = {k: list(v) for k, v in (env or {}).items()}
-        return self._message(baton.spawn(thread, lambda: self._scheduled(op, args), timeout))
+        return self._message(baton.spawn(thread, lambda: self._checked_op(op, args), timeout))
 
     def proceed(self, thread: int, timeout: float | None = SCHEDULE_TIMEOUT) -> dict[str, Json]:
         """Let ``thread`` run to its next yield point or to its end."""
@@ -330,7 +326,8 @@ class ReferenceImplementation:
             raise BadRequest(f"proceed: thread {thread} runs no operation")
         return self._message(baton.proceed(thread, timeout))
 
-    def _scheduled(self, op: str, args: Mapping[str, Json]) -> Json:
+    def _checked_op(self, op: str, args: Mapping[str, Json]) -> Json:
+        """One operation; the reference's BUG and bad arguments as protocol errors."""
         try:
             return self._op(op, args)
         except ZswapBug as exc:

@@ -113,19 +113,7 @@ client { threads 2; }
 
 
 def test_a_trace_without_violation_shows_the_locks_held(spec: SpecFactory) -> None:
-    program = spec.program("""
-var n: 0..3 = 0;
-lock l;
-op inc() {
-S1:
-  spin_lock(l);
-  n = n + 1;
-S2:
-  spin_unlock(l);
-  return;
-}
-client { threads 2; }
-""")
+    program = spec.program((ROOT / "tests" / "corpus" / "lock-counter.zspec").read_text())
     interp = Interpreter(program)
     init = interp.initial()
     (first,) = interp.step_outcomes(init, 1, "inc", ())
