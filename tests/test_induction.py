@@ -83,3 +83,42 @@ def test_induction_needs_the_z3_engine(spec: SpecFactory) -> None:
     path = spec.path(_counter(""), "c.zspec")
     assert main(["prove", str(path), "--induction"], io.StringIO(), err) == 2
     assert "--induction needs --engine z3" in err.getvalue()
+
+
+HANDOFF = """
+lock a;
+var x: 0..1 = 0;
+op f() {
+S1:
+  spin_lock(a);
+S2:
+  await x == 1;
+  x = 0;
+  spin_unlock(a);
+  return;
+}
+op g() {
+T1:
+  x = 1;
+  return;
+}
+client { threads 2; }
+lemma no_first_steps: forall t in Thread: !at(t, f.S1) && !at(t, g.T1);
+lemma a_held_at_s2: forall t in Thread: holder(a) == t ==> at(t, f.S2);
+{LEMMA}
+"""
+
+
+def test_steps_that_block_are_proved_free_of_deadlock_by_induction(spec: SpecFactory) -> None:
+    """Steps here can block (a lock, an await), so the step case also asks whether a state
+    the invariants allow can be stuck; with the lemmas it cannot, and nothing is reachable
+    that the lemmas exclude (explicit search agrees)."""
+    program = spec.program(HANDOFF.replace(
+        "{LEMMA}", "lemma s2_holds_a: forall t in Thread: at(t, f.S2) ==> holder(a) == t;"))
+    ind = prove_induction(program, 3)
+    assert ind.result.verdict is Verdict.PROVED, ind.cti
+    weak = spec.program(HANDOFF.replace("{LEMMA}", ""))
+    ind = prove_induction(weak, 2)
+    assert ind.result.verdict is Verdict.UNKNOWN and ind.cti is not None
+    assert ind.cti.violation.kind == "lock"  # a thread at S2 that does not hold `a`
+    assert Interpreter(weak).check_invariants(ind.cti.start) is None
