@@ -9,6 +9,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from zbudspec.cli import main
+from zbudspec.engines.explicit import Coverage, SearchResult, TraceStep, Verdict
+from zbudspec.engines.z3_jobs import combine
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -66,3 +68,33 @@ def test_a_query_that_meets_its_resource_limit_is_unknown_and_says_so() -> None:
                         "--rlimit", "1")
     assert code == 3
     assert "UNKNOWN: z3 gave up at depth 0" in out and "--rlimit 1" in out
+
+
+def _result(verdict: Verdict, reached: int, trace_len: int = 0, reason: str = "") -> SearchResult:
+    from zbudspec.engines.interpreter import Interpreter
+    from zbudspec.pipeline import frontend
+    from zbudspec.semantics.lower import Options
+
+    program = frontend(CORPUS / "range.zspec", Options()).program
+    assert program is not None
+    init = Interpreter(program).initial()
+    trace = [TraceStep(None, init)] * trace_len  # type: ignore[arg-type]
+    return SearchResult(verdict, 6, reached, 0, 0, 0.0, Coverage(), init, trace, None,
+                        reason=reason)
+
+
+def test_jobs_say_when_a_violation_is_not_shown_to_be_the_shortest() -> None:
+    """A job that gave up below another job's violation leaves a shorter one possible."""
+    groups = [["fault"], ["a"], ["b"]]
+    found = _result(Verdict.VIOLATED, 4, trace_len=5)
+    stopped = _result(Verdict.UNKNOWN, 5, reason="stopped: another job found a violation")
+    gave_up = _result(Verdict.UNKNOWN, 2, reason="z3 gave up at depth 3: timeout")
+    res = combine([found, stopped, gave_up], groups, 6, 1.0)
+    assert res.verdict is Verdict.VIOLATED and "not shown to be the shortest" in res.reason
+    assert "job 2 (b) gave up at depth 3" in res.reason
+    res = combine([_result(Verdict.VIOLATED, 4, trace_len=5), stopped,
+                   _result(Verdict.NO_VIOLATION, 6)], groups, 6, 1.0)
+    assert res.verdict is Verdict.VIOLATED and res.reason == ""
+    res = combine([_result(Verdict.NO_VIOLATION, 6), gave_up,
+                   _result(Verdict.NO_VIOLATION, 6)], groups, 6, 1.0)
+    assert res.verdict is Verdict.UNKNOWN and "timeout" in res.reason

@@ -48,6 +48,17 @@ from zbudspec.semantics.types import Type
 from zbudspec.syntax.ast import Span
 
 
+@dataclass
+class Stop:
+    """Why a bounded check ended before its bound: a violation, or z3 gave up."""
+
+    verdict: Verdict
+    reached: int
+    trace: list[TraceStep] = field(default_factory=list)
+    violation: Violation | None = None
+    reason: str = ""
+
+
 @dataclass(frozen=True)
 class DepthStats:
     """What a live progress line shows after each depth."""
@@ -127,6 +138,11 @@ class BMC:
         self.label_ids = {n: {label: i for i, label in enumerate(program.procs[n].steps)}
                           for n in self.stack_procs}
         self.cs_index = {id(cs): i for i, cs in enumerate(self.interp.call_sites)}
+        # the procedure each call site is in
+        self.callers = {i: next(pn for pn, pr in program.procs.items()
+                                if any(x is cs for st in pr.steps.values()
+                                       for x in _calls(st.body)))
+                        for i, cs in enumerate(self.interp.call_sites)}
         nlabels = max((len(v) for v in self.label_ids.values()), default=1)
         w = required_width(program, extra=((-1, nlabels), (-1, len(self.cs_index))))\
             if width == "auto" else width
@@ -225,9 +241,7 @@ class BMC:
         when its caller waits on a call of it, a waiting frame at the call's resume label,
         labels within their procedure; a lock held only by a thread inside an operation.
         The start of an induction path is any state satisfying this (and the invariants)."""
-        callers = {i: next(pn for pn, pr in self.p.procs.items()
-                           if any(x is cs for st in pr.steps.values() for x in _calls(st.body)))
-                   for i, cs in enumerate(self.interp.call_sites)}
+        callers = self.callers
         parts: list[Any] = []
         ops = [n for n in self.stack_procs if self.p.procs[n].is_op]
         for t, th in enumerate(s.threads):
@@ -479,9 +493,7 @@ class BMC:
         for cs_id, cs in enumerate(self.interp.call_sites):
             if cs.proc != n:
                 continue
-            caller = next(pn for pn, pr in self.p.procs.items()
-                          if any(x is cs for st in pr.steps.values()
-                                 for x in _calls(st.body)))
+            caller = self.callers[cs_id]
             sub = Case(_and(cond, th.active[caller], th.waiting[caller] == cs_id), t, n, label,
                        op, args, "return", dict(c.globals), dict(c.locks), dict(c.frames))
             sub.frames[(caller, "waiting", "")] = -1
@@ -653,32 +665,10 @@ class BMC:
             self.solver.add(z3.Not(cond))  # a lemma for every later query
         t_depth = time.perf_counter()
         for k in range(depth):
-            self.unroll()
-            if self.deadlock_possible:
-                r = self._deadlock(k)
-                if r == z3.unknown:
-                    return result(Verdict.UNKNOWN, k, reason=self._unknown(k))
-                if r == z3.sat:
-                    steps, stuck_violation = self.deadlock_trace(k)
-                    return result(Verdict.VIOLATED, k, steps, stuck_violation)
-            self.solver.add(self.moves[k])
-            # each property is its own query, and once refuted it is a lemma
-            for name, cond in self.step_props(k):
-                if not self.mine(name):
-                    # another job's property: a path breaking it holds a shorter violation,
-                    # the other job's to find, so it is assumed to hold here
-                    self.solver.add(z3.Not(cond))
-                    continue
-                if self.stop is not None and self.stop(k + 1):
-                    return result(Verdict.UNKNOWN, k, reason="stopped: another job found "
-                                  "a violation at a smaller depth")
-                r = self._check(cond, f"{name}@{k + 1}")
-                if r == z3.unknown:
-                    return result(Verdict.UNKNOWN, k, reason=self._unknown(k + 1))
-                if r == z3.sat:
-                    trace, violation = self.counterexample(k + 1)
-                    return result(Verdict.VIOLATED, k, trace, violation)
-                self.solver.add(z3.Not(cond))
+            stop = self.extend(k)
+            if stop is not None:
+                return result(stop.verdict, stop.reached, stop.trace, stop.violation,
+                              stop.reason)
             now = time.perf_counter()
             if progress is not None:
                 progress(k + 1, now - t0)
@@ -691,6 +681,36 @@ class BMC:
                                          float(stats.get("memory", 0.0))))
             t_depth = now
         return result(Verdict.NO_VIOLATION, depth)
+
+    def extend(self, k: int) -> Stop | None:
+        """Add transition k and check depth k+1: a deadlock at depth k, then each property
+        (its own query; once refuted, a lemma). None when nothing is found."""
+        self.unroll()
+        if self.deadlock_possible:
+            r = self._deadlock(k)
+            if r == z3.unknown:
+                return Stop(Verdict.UNKNOWN, k, reason=self._unknown(k))
+            if r == z3.sat:
+                steps, stuck = self.deadlock_trace(k)
+                return Stop(Verdict.VIOLATED, k, steps, stuck)
+        self.solver.add(self.moves[k])
+        for name, cond in self.step_props(k):
+            if not self.mine(name):
+                # another job's property: a path breaking it holds a shorter violation,
+                # the other job's to find, so it is assumed to hold here
+                self.solver.add(z3.Not(cond))
+                continue
+            if self.stop is not None and self.stop(k + 1):
+                return Stop(Verdict.UNKNOWN, k, reason="stopped: another job found a "
+                            "violation at a smaller depth")
+            r = self._check(cond, f"{name}@{k + 1}")
+            if r == z3.unknown:
+                return Stop(Verdict.UNKNOWN, k, reason=self._unknown(k + 1))
+            if r == z3.sat:
+                trace, violation = self.counterexample(k + 1)
+                return Stop(Verdict.VIOLATED, k, trace, violation)
+            self.solver.add(z3.Not(cond))
+        return None
 
     def _selector(self, k: int) -> Any:
         return num.var(f"sel@{k}") if not self.num.bv else \

@@ -84,7 +84,7 @@ class _Run:
         for name, cond in base.state_props(0):
             r = base._check(cond, f"{name}@0")
             if r != z3.unsat:
-                return self._base_failure(r, 0)
+                return self._initial_failure(r)
             base.solver.add(z3.Not(cond))
         for k in range(1, self.max_k + 1):
             # base: depth k from the initial state
@@ -120,37 +120,23 @@ class _Run:
             "lemma that does (no violation exists within depth "
             f"{self.max_k})"), self.max_k, self.last_cti)
 
-    def _base_failure(self, r: Any, k: int) -> InductionResult:
+    def _initial_failure(self, r: Any) -> InductionResult:
+        """The initial state is bad (or z3 gave up deciding it)."""
         if r == z3.unknown:
-            return InductionResult(self.result(
-                Verdict.UNKNOWN, k, reason=f"z3 gave up at depth {k}: "
-                f"{self.base.solver.reason_unknown()}"), k)
-        if k == 0:
-            v = self.base.interp.check_invariants(self.init_state)
-            if v is None:
-                raise EngineDisagreement("z3 finds the initial state bad; the interpreter "
-                                         "does not")
-            return InductionResult(self.result(Verdict.VIOLATED, 0, violation=v), 0)
-        trace, violation = self.base.counterexample(k)
-        return InductionResult(self.result(Verdict.VIOLATED, k, trace, violation), k)
+            return InductionResult(self.result(Verdict.UNKNOWN, 0,
+                                               reason=self.base._unknown(0)), 0)
+        v = self.base.interp.check_invariants(self.init_state)
+        if v is None:
+            raise EngineDisagreement("z3 finds the initial state bad; the interpreter does "
+                                     "not")
+        return InductionResult(self.result(Verdict.VIOLATED, 0, violation=v), 0)
 
     def _base_depth(self, k: int) -> InductionResult | None:
         """Extend the base case to depth k+1; a violation there is a real one."""
-        base = self.base
-        base.unroll()
-        if base.deadlock_possible:
-            r = base._deadlock(k)
-            if r == z3.unknown:
-                return self._base_failure(r, k)
-            if r == z3.sat:
-                steps, v = base.deadlock_trace(k)
-                return InductionResult(self.result(Verdict.VIOLATED, k, steps, v), k)
-        base.solver.add(base.moves[k])
-        for name, cond in base.step_props(k):
-            r = base._check(cond, f"{name}@{k + 1}")
-            if r != z3.unsat:
-                return self._base_failure(r, k + 1)
-            base.solver.add(z3.Not(cond))
+        stop = self.base.extend(k)
+        if stop is not None:
+            return InductionResult(self.result(stop.verdict, stop.reached, stop.trace,
+                                               stop.violation, stop.reason), stop.reached)
         if self.progress is not None:
             self.progress("base", k + 1, time.perf_counter() - self.t0)
         return None
