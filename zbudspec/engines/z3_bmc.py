@@ -31,6 +31,7 @@ from zbudspec.engines.z3_step import Exit, StepEncoder
 from zbudspec.engines.z3_values import (
     Sym,
     Unsupported,
+    atoms,
     concrete,
     const,
     default,
@@ -204,14 +205,17 @@ class BMC:
         if constrain:
             for g, s in zip(self.p.globals, gs, strict=True):
                 self.solver.add(wf(g.type, s))
-        locks = [num.var(f"lock:{name}@{k}") for name in self.p.locks]
+        nthreads = self.p.client.threads
+        locks = [num.var(f"lock:{name}@{k}", -1, nthreads - 1) for name in self.p.locks]
         threads = []
         for t in range(self.p.client.threads):
             th = SymThread({}, {}, {}, {})
             for n in self.stack_procs:
                 th.active[n] = z3.Bool(f"t{t}.{n}.active@{k}")
-                th.label[n] = num.var(f"t{t}.{n}.label@{k}")
-                th.waiting[n] = num.var(f"t{t}.{n}.waiting@{k}")
+                th.label[n] = num.var(f"t{t}.{n}.label@{k}", 0,
+                                      max(len(self.label_ids[n]) - 1, 0))
+                th.waiting[n] = num.var(f"t{t}.{n}.waiting@{k}", -1,
+                                        max(len(self.cs_index) - 1, 0))
                 th.locals[n] = {name: fresh(ty, f"t{t}.{n}.{name}@{k}")
                                 for name, ty in self.ltypes[n].items()}
             threads.append(th)
@@ -296,13 +300,14 @@ class BMC:
 
     @staticmethod
     def flat(s: SymState) -> list[Any]:
-        out: list[Any] = [x for g in s.globals for x in leaves(g)]
-        out.extend(s.locks)
+        """The state's z3 variables (what a substitution replaces), in a fixed order."""
+        out: list[Any] = [x for g in s.globals for x in atoms(g)]
+        out.extend(num.atom(x) for x in s.locks)
         for th in s.threads:
             for n in th.active:
-                out.extend((th.active[n], th.label[n], th.waiting[n]))
+                out.extend((th.active[n], num.atom(th.label[n]), num.atom(th.waiting[n])))
                 for v in th.locals[n].values():
-                    out.extend(leaves(v))
+                    out.extend(atoms(v))
         return out
 
     def template(self) -> None:
@@ -319,7 +324,7 @@ class BMC:
         self.tpl = self.new_state("tpl", constrain=False)
         self.tpl_cases, faults = self.transition(0, self.tpl)
         self.tpl_faults = _group_faults(faults)
-        self.tpl_pick_leaves = [x for p in self.picks for x in leaves(p)]
+        self.tpl_pick_leaves = [x for p in self.picks for x in atoms(p)]
         self.tpl_bad = self.bad_parts(self.tpl)
         self.tpl_leaves = self.flat(self.tpl)
 

@@ -59,9 +59,31 @@ def val(v: int) -> Any:
     return z3.IntVal(v) if w is None else z3.BitVecVal(v, w)
 
 
-def var(name: str) -> Any:
+def var(name: str, lo: int | None = None, hi: int | None = None) -> Any:
+    """A fresh number. With bit-vectors and known bounds `lo..hi`, the variable itself is
+    only as wide as the range needs (`atom` gives it back) and the term is its zero
+    extension plus `lo`: what a state or a pick stores costs its own bits, not the
+    encoding's width, in every multiplexer and equality the bit-blaster builds."""
     w = _current.width
-    return z3.Int(name) if w is None else z3.BitVec(name, w)
+    if w is None:
+        return z3.Int(name)
+    if lo is None or hi is None:
+        return z3.BitVec(name, w)
+    n = max((hi - lo).bit_length(), 1)
+    if n >= w - 1:
+        return z3.BitVec(name, w)
+    e = z3.ZeroExt(w - n, z3.BitVec(name, n))
+    return e if lo == 0 else e + z3.BitVecVal(lo, w)
+
+
+def atom(t: Any) -> Any:
+    """The variable a term made by `var` is built on (itself when it is a variable)."""
+    if z3.is_app_of(t, z3.Z3_OP_BADD):
+        t = t.arg(0)
+    if z3.is_app_of(t, z3.Z3_OP_ZERO_EXT):
+        t = t.arg(0)
+    assert z3.is_const(t) and not z3.is_bv_value(t) and not z3.is_int_value(t), t
+    return t
 
 
 def is_val(t: Any) -> bool:
@@ -116,5 +138,5 @@ def bitwise(op: str, a: Any, b: Any) -> Any | None:
     return {"&": lambda: a & b, "|": lambda: a | b, "^": lambda: a ^ b}[op]()
 
 
-__all__ = ["Num", "as_int", "bitwise", "count", "current", "div", "is_val", "mod", "shift",
+__all__ = ["Num", "as_int", "atom", "bitwise", "count", "current", "div", "is_val", "mod", "shift",
            "use", "val", "var"]

@@ -182,7 +182,8 @@ class StepEncoder:
             case ir.Choose():
                 return self.choose(proc, s, env, live, res)
             case ir.Either():
-                b = num.var(f"either@{s.span.line}:{s.span.col}!{len(res.picks)}")
+                b = num.var(f"either@{s.span.line}:{s.span.col}!{len(res.picks)}", 0,
+                            len(s.branches) - 1)
                 res.picks.append(b)
                 outs = [self.block(proc, br, env.copy(), _and(live, b == i), res)
                         for i, br in enumerate(s.branches)]

@@ -146,8 +146,10 @@ def fresh(t: Type, name: str) -> Sym:
     n = f"{name}!{next(_counter)}"
     if isinstance(t, TBool):
         return z3.Bool(n)
-    if isinstance(t, TInt | TEnum):
-        return num.var(n)
+    if isinstance(t, TInt):
+        return num.var(n, t.lo, t.hi)
+    if isinstance(t, TEnum):
+        return num.var(n, 0, len(t.members) - 1)
     if isinstance(t, TOption):
         return SOpt(z3.Bool(n + ".some"), fresh(t.inner, n + ".val"))
     if isinstance(t, TRecord):
@@ -157,8 +159,9 @@ def fresh(t: Type, name: str) -> Sym:
     if isinstance(t, TSet):
         return SSet(tuple(z3.Bool(f"{n}{{{k}}}") for k in domain_values(t.elem)))
     if isinstance(t, TList):
-        return SList(tuple(num.var(f"{n}@{k}") for k in domain_values(t.elem)),
-                     num.var(n + ".len"))
+        size = len(domain_values(t.elem))
+        return SList(tuple(num.var(f"{n}@{k}", -1, size - 1) for k in domain_values(t.elem)),
+                     num.var(n + ".len", 0, size))
     raise Unsupported(f"type {t}")
 
 
@@ -216,6 +219,12 @@ def leaves(s: Sym) -> list[Any]:
     if isinstance(s, SList):
         return [*s.pos, s.length]
     return [s]
+
+
+def atoms(s: Sym) -> list[Any]:
+    """The z3 variables a value made by `fresh` is built on, in the order of `leaves`:
+    what a substitution replaces (a leaf may be a narrow variable's extension)."""
+    return [x if z3.is_bool(x) else num.atom(x) for x in leaves(s)]
 
 
 def remap(s: Sym, f: Any) -> Sym:
