@@ -37,6 +37,7 @@ from zbudspec.engines.z3_values import (
     default,
     fits,
     fresh,
+    ite,
     leaves,
     remap,
     substitute_all,
@@ -144,6 +145,7 @@ class BMC:
                                 if any(x is cs for st in pr.steps.values()
                                        for x in _calls(st.body)))
                         for i, cs in enumerate(self.interp.call_sites)}
+        self.resting = {n: _resting_labels(program.procs[n]) for n in self.stack_procs}
         nlabels = max((len(v) for v in self.label_ids.values()), default=1)
         w = required_width(program, extra=((-1, nlabels), (-1, len(self.cs_index))))\
             if width == "auto" else width
@@ -252,10 +254,9 @@ class BMC:
             if ops:
                 parts.append(z3.AtMost(*[th.active[n] for n in ops], 1))
             for n in self.stack_procs:
-                nl = len(self.label_ids[n])
                 mine = [i for i, c in callers.items() if c == n]
-                parts.append(z3.Implies(th.active[n], z3.And(th.label[n] >= 0,
-                                                             th.label[n] < nl)))
+                parts.append(z3.Implies(th.active[n], z3.Or(
+                    *[th.label[n] == self.label_ids[n][lb] for lb in self.resting[n]])))
                 parts.append(z3.Implies(z3.Not(th.active[n]), th.waiting[n] == -1))
                 waits = [th.waiting[n] == -1]
                 for i in mine:
@@ -322,7 +323,8 @@ class BMC:
             return
         self.picks = []
         self.tpl = self.new_state("tpl", constrain=False)
-        self.tpl_cases, faults = self.transition(0, self.tpl)
+        cases, faults = self.transition(0, self.tpl)
+        self.tpl_cases = self.merge_exits(self.tpl, cases)
         self.tpl_faults = _group_faults(faults)
         self.tpl_pick_leaves = [x for p in self.picks for x in atoms(p)]
         self.tpl_bad = self.bad_parts(self.tpl)
@@ -398,10 +400,58 @@ class BMC:
                 self._start_cases(k, s, t, op, idle, cases, faults)
             for n in self.stack_procs:
                 for label, lid in self.label_ids[n].items():
+                    if label not in self.resting[n]:
+                        continue  # no frame ever waits there: no case
                     base = z3.And(th.active[n], th.waiting[n] == -1, th.label[n] == lid)
                     env = self.env(s, t, th.locals[n])
                     self._step_cases(s, t, n, label, None, (), base, env, cases, faults)
         return cases, faults
+
+    def merge_exits(self, s: SymState, cases: list[Case]) -> list[Case]:
+        """One case per step (per thread, and operation started): the step's exits, whose
+        conditions exclude each other, merged into one next state by `ite` on what each
+        writes. Fewer, wider cases: the selector ranges over steps, not paths, and each
+        variable's next value is a chain over steps."""
+        groups: dict[tuple[Any, ...], list[Case]] = {}
+        for c in cases:
+            key = (c.thread, c.proc, c.label, c.op, tuple(id(a) for a in c.args))
+            groups.setdefault(key, []).append(c)
+        out = []
+        for group in groups.values():
+            merged = group[-1]
+            for c in reversed(group[:-1]):
+                merged = self._merge2(s, c, merged)
+            out.append(merged)
+        return out
+
+    def _merge2(self, s: SymState, a: Case, b: Case) -> Case:
+        th = s.threads[a.thread]
+
+        def old_frame(key: tuple[str, str, str]) -> tuple[Sym, Type | None]:
+            n, what, name = key
+            if what == "local":
+                return th.locals[n][name], self.ltypes[n][name]
+            return {"active": th.active, "label": th.label, "waiting": th.waiting}[what][n], \
+                None
+
+        def pick(t: Type | None, x: Sym, y: Sym) -> Sym:
+            if x is y:
+                return x
+            x, y = (num.val(v) if isinstance(v, int) else v for v in (x, y))
+            return z3.If(a.cond, x, y) if t is None else ite(t, a.cond, x, y)
+
+        gs = {i: pick(self.p.globals[i].type, a.globals.get(i, s.globals[i]),
+                      b.globals.get(i, s.globals[i]))
+              for i in a.globals.keys() | b.globals.keys()}
+        ls = {i: pick(None, a.locks.get(i, s.locks[i]), b.locks.get(i, s.locks[i]))
+              for i in a.locks.keys() | b.locks.keys()}
+        fr = {}
+        for key in a.frames.keys() | b.frames.keys():
+            old, t = old_frame(key)
+            fr[key] = pick(t, a.frames.get(key, old), b.frames.get(key, old))
+        kind = a.exit_kind if a.exit_kind == b.exit_kind else "merged"
+        return Case(z3.Or(a.cond, b.cond), a.thread, a.proc, a.label, a.op, a.args, kind,
+                    gs, ls, fr)
 
     def _start_cases(self, k: int, s: SymState, t: int, op: str, idle: Any,
                      cases: list[Case], faults: list[StepFault]) -> None:
@@ -951,6 +1001,29 @@ def _group_faults(faults: list[StepFault]) -> list[StepFault]:
         if not z3.is_false(cond):
             out.append(StepFault(cond, f.kind, f.message, f.span, f.thread, f.proc, f.label,
                                  f.op, f.args))
+    return out
+
+
+def _resting_labels(proc: ir.Proc) -> set[str]:
+    """The labels at which a frame of `proc` can be between steps: those a step jumps to,
+    the resume labels of its calls, and a called procedure's entry (an operation's first
+    step runs in the transition that starts it, so no frame waits at its entry unless a
+    step jumps back there)."""
+    out: set[str] = set()
+    if not proc.is_op and proc.entry is not None:
+        out.add(proc.entry)
+
+    def walk(stmts: tuple[ir.Stmt, ...]) -> None:
+        for st in stmts:
+            if isinstance(st, ir.Goto):
+                out.add(st.label)
+            elif isinstance(st, ir.CallStep):
+                out.add(st.resume)
+            for sub in _children(st):
+                walk(sub)
+
+    for step in proc.steps.values():
+        walk(step.body)
     return out
 
 
