@@ -126,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "--depth: PROVED for all depths, or a counterexample to induction")
     p.add_argument("--jobs", type=_positive, default=1, metavar="N",
                    help="z3 bounded: split the properties over N processes")
+    p.add_argument("--strengthen", type=_nonneg, default=30, metavar="SECONDS",
+                   help="z3 bounded: first spend up to SECONDS finding the invariants and "
+                   "lemmas that are inductive (Houdini); they are assumed at every depth, and "
+                   "when every property is, the verdict is PROVED (0: off; default 30)")
     p.add_argument("--no-minimise", dest="minimise", action="store_false",
                    help="show the shortest counterexample as found, without removing steps")
 
@@ -294,12 +298,13 @@ def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                               f"{st.conflicts} conflicts, {st.memory_mib:.0f} MiB   ",
                               end="", file=err, flush=True)
 
+                budget = float(args.strengthen) if args.strengthen else None
                 if args.jobs > 1:
                     res = prove_bmc_jobs(program, depth, args.jobs, args.timeout * 1000,
-                                         rlimit=args.rlimit)
+                                         rlimit=args.rlimit, strengthen_s=budget)
                 else:
                     res = prove_bmc(program, depth, args.timeout * 1000, on_depth=on_depth,
-                                    rlimit=args.rlimit)
+                                    rlimit=args.rlimit, strengthen_s=budget)
         except Unsupported as exc:
             raise UsageError(f"--engine z3 cannot encode this spec: {exc}") from None
     else:
@@ -380,6 +385,8 @@ def _report(program: ir.Program, spec: str, res: SearchResult, engine: str,
     elif res.verdict is Verdict.NO_VIOLATION:
         counts = f"{res.states} states, {res.transitions} transitions, " if res.states else ""
         lines.append(f"NO VIOLATION within depth {res.depth} ({counts}{res.seconds:.2f}s)")
+        if res.reason:
+            lines.append(res.reason)
     else:
         lines.append(f"UNKNOWN: {res.reason}; no violation up to depth {res.depth_reached} "
                      f"({res.seconds:.2f}s)")

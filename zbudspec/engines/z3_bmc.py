@@ -174,6 +174,10 @@ class BMC:
         # --jobs: the properties this BMC checks ("fault" = faults and deadlocks; None: all)
         self.only: frozenset[str] | None = None
         self.stop: Callable[[int], bool] | None = None  # checked before each query
+        # Houdini (z3_houdini): the time it may take; None: no strengthening
+        self.strengthen_budget_s: float | None = None
+        self.proved: frozenset[str] = frozenset()  # properties that hold at every depth
+        self.strengthening_note = ""
 
     def mine(self, prop: str) -> bool:
         return self.only is None or prop in self.only
@@ -718,6 +722,8 @@ class BMC:
                                              "interpreter does not")
                 return result(Verdict.VIOLATED, 0, violation=v)
             self.solver.add(z3.Not(cond))  # a lemma for every later query
+        if self.strengthen_budget_s is not None:
+            self._strengthen(self.strengthen_budget_s)
         t_depth = time.perf_counter()
         for k in range(depth):
             stop = self.extend(k)
@@ -735,13 +741,35 @@ class BMC:
                                                        stats.get("conflicts", 0))),
                                          float(stats.get("memory", 0.0))))
             t_depth = now
-        return result(Verdict.NO_VIOLATION, depth)
+        verdict = Verdict.PROVED if self.proves_all() else Verdict.NO_VIOLATION
+        return result(verdict, depth, reason=self.strengthening_note)
+
+    def _strengthen(self, budget_s: float) -> None:
+        from zbudspec.engines.z3_houdini import strengthen
+
+        h = strengthen(self, budget_s)
+        self.proved = h.proved
+        self.queries += h.queries
+        props = [i.name for i in self.p.invariants]
+        held = [n for n in props if n in h.proved]
+        self.strengthening_note = (
+            f"inductive, so true at every depth (Houdini, {h.queries} queries, "
+            f"{h.seconds:.1f}s): " + (", ".join(held) if held else "no invariant")
+            + ("; no step faults" if "fault" in h.proved else "")
+            + ("; no deadlock" if "deadlock" in h.proved and self.deadlock_possible else "")
+            + (f"; {h.note}" if h.note else ""))
+
+    def proves_all(self) -> bool:
+        """Houdini proved every property this run checks: the bound does not matter."""
+        props = {"fault", "deadlock", *(i.name for i in self.p.invariants)}
+        return all(n in self.proved for n in props if self.mine(n) or
+                   (n == "deadlock" and self.mine("fault")))
 
     def extend(self, k: int) -> Stop | None:
         """Add transition k and check depth k+1: a deadlock at depth k, then each property
         (its own query; once refuted, a lemma). None when nothing is found."""
         self.unroll()
-        if self.deadlock_possible:
+        if self.deadlock_possible and "deadlock" not in self.proved:
             r = self._deadlock(k)
             if r == z3.unknown:
                 return Stop(Verdict.UNKNOWN, k, reason=self._unknown(k))
@@ -750,6 +778,9 @@ class BMC:
                 return Stop(Verdict.VIOLATED, k, steps, stuck)
         self.solver.add(self.moves[k])
         for name, cond in self.step_props(k):
+            if name in self.proved:  # a theorem: it holds at every depth
+                self.solver.add(z3.Not(cond))
+                continue
             if not self.mine(name):
                 # another job's property: a path breaking it holds a shorter violation,
                 # the other job's to find, so it is assumed to hold here
@@ -818,15 +849,15 @@ class BMC:
             refuted.append(z3.Not(z3.substitute(can_run, *zip(picks, vals, strict=True))))
         return z3.unknown
 
-    def _check(self, bad: Any, what: str = "") -> Any:
-        """Is `bad` satisfiable with everything asserted so far? Asked under a fresh
-        assumption literal rather than push/pop, so the solver keeps what it learnt; the
-        literal is switched off afterwards."""
+    def _check(self, bad: Any, what: str = "", assume: list[Any] | None = None) -> Any:
+        """Is `bad` satisfiable with everything asserted so far (and `assume`)? Asked under
+        a fresh assumption literal rather than push/pop, so the solver keeps what it learnt;
+        the literal is switched off afterwards."""
         self.queries += 1
-        q = z3.Bool(f"query!{self.queries}")
+        q = z3.Bool(f"query!{self.queries}!{id(self)}")
         self.solver.add(z3.Implies(q, bad))
         t0 = self.last_check_started = time.perf_counter()
-        r = self.solver.check(q)
+        r = self.solver.check(q, *(assume or []))
         if self.trace_queries is not None:
             self.trace_queries(what, r, time.perf_counter() - t0)
         if r == z3.sat:
@@ -1047,14 +1078,18 @@ def prove_bmc(program: ir.Program, depth: int, timeout_ms: int = 60_000,
               progress: Callable[[int, float], None] | None = None,
               coverage: bool = True, coverage_budget_s: float = 120.0,
               on_depth: Callable[[DepthStats], None] | None = None,
-              rlimit: int = 0) -> SearchResult:
+              rlimit: int = 0, strengthen_s: float | None = 30.0) -> SearchResult:
     """Bounded check to `depth` with z3; every counterexample replayed by the interpreter.
-    With no violation, coverage comes from z3 witnesses (`BMC.witnesses`)."""
+    First, unless `strengthen_s` is None, Houdini (z3_houdini) may take that long to find
+    the properties that hold at every depth; the search assumes them, and says PROVED when
+    they are all. Without a violation, coverage within the bound comes from z3 witnesses
+    (`BMC.witnesses`)."""
     bmc = BMC(program, timeout_ms, rlimit)
     bmc.on_depth = on_depth
+    bmc.strengthen_budget_s = strengthen_s
     res = bmc.run(depth, progress)
     res.coverage_known = False
-    if coverage and res.verdict is Verdict.NO_VIOLATION:
+    if coverage and res.verdict in (Verdict.NO_VIOLATION, Verdict.PROVED):
         with num.use(bmc.num):
             res.coverage, res.coverage_note = bmc.witnesses(depth, coverage_budget_s)
         res.coverage_known = True

@@ -30,16 +30,18 @@ def _init(best: Any) -> None:
 
 
 def _job(program: ir.Program, depth: int, timeout_ms: int, only: list[str],
-         coverage: bool, coverage_budget_s: float, rlimit: int) -> SearchResult:
+         coverage: bool, coverage_budget_s: float, rlimit: int,
+         strengthen_s: float | None) -> SearchResult:
     bmc = BMC(program, timeout_ms, rlimit)
     bmc.only = frozenset(only)
+    bmc.strengthen_budget_s = strengthen_s  # each job finds the same; in parallel
     bmc.stop = lambda d: bool(d > _best.value)
     res = bmc.run(depth)
     res.coverage_known = False
     if res.verdict is Verdict.VIOLATED:
         with _best.get_lock():
             _best.value = min(_best.value, len(res.trace))
-    elif coverage and res.verdict is Verdict.NO_VIOLATION:
+    elif coverage and res.verdict in (Verdict.NO_VIOLATION, Verdict.PROVED):
         with num.use(bmc.num):
             res.coverage, res.coverage_note = bmc.witnesses(depth, coverage_budget_s)
         res.coverage_known = True
@@ -54,7 +56,7 @@ def split(program: ir.Program, jobs: int) -> list[list[str]]:
 
 def prove_bmc_jobs(program: ir.Program, depth: int, jobs: int, timeout_ms: int = 60_000,
                    coverage: bool = True, coverage_budget_s: float = 120.0,
-                   rlimit: int = 0) -> SearchResult:
+                   rlimit: int = 0, strengthen_s: float | None = 30.0) -> SearchResult:
     t0 = time.perf_counter()
     groups = split(program, jobs)
     ctx = multiprocessing.get_context("spawn")
@@ -62,7 +64,8 @@ def prove_bmc_jobs(program: ir.Program, depth: int, jobs: int, timeout_ms: int =
     with ProcessPoolExecutor(len(groups), mp_context=ctx, initializer=_init,
                              initargs=(best,)) as pool:
         futures = [pool.submit(_job, program, depth, timeout_ms, g, coverage and i == 0,
-                               coverage_budget_s, rlimit) for i, g in enumerate(groups)]
+                               coverage_budget_s, rlimit, strengthen_s)
+                   for i, g in enumerate(groups)]
         results = [f.result() for f in futures]
     return combine(results, groups, depth, time.perf_counter() - t0)
 
@@ -86,6 +89,8 @@ def combine(results: list[SearchResult], groups: list[list[str]], depth: int,
     else:
         res = results[0]
         res.depth_reached = min(r.depth_reached for r in results)
+        if any(r.verdict is not Verdict.PROVED for r in results):
+            res.verdict = Verdict.NO_VIOLATION  # PROVED only when every job's part is
     res.seconds = seconds
     return res
 
