@@ -17,6 +17,7 @@ from typing import Any
 import z3
 
 from zbudspec.engines import z3_num as num
+from zbudspec.engines.z3_terms import and_, is_false, is_true
 from zbudspec.engines.z3_values import (
     SList,
     SMap,
@@ -80,12 +81,7 @@ class SEnv:
 
 
 def _and(*xs: Any) -> z3.BoolRef:
-    parts = [x for x in xs if not z3.is_true(x)]
-    if any(z3.is_false(x) for x in parts):
-        return z3.BoolVal(False)
-    if not parts:
-        return z3.BoolVal(True)
-    return parts[0] if len(parts) == 1 else z3.And(*parts)
+    return and_(*xs)
 
 
 class Encoder:
@@ -111,7 +107,7 @@ class Encoder:
             if term is None:
                 break
             c = faults[i].cond
-            term = None if z3.is_true(c) else _and(term, z3.Not(c))
+            term = None if is_true(c) else _and(term, z3.Not(c))
             self._clear[(key, mark, i + 1)] = (faults, term)
         return term
 
@@ -119,13 +115,13 @@ class Encoder:
               span: Span) -> None:
         """Record that, where `pc` holds, `cond` makes the step fault here (and no earlier
         fault of the step happened: the interpreter stops at the first)."""
-        if z3.is_false(cond):
+        if is_false(cond):
             return
         clear = self._no_earlier(env.faults, env.stmt_mark)
         if clear is None:
             return  # an earlier fault of this statement certainly happened
         c = _and(pc, cond, clear)
-        if not z3.is_false(c):
+        if not is_false(c):
             env.faults.append(Fault(c, kind, msg, span))
 
     # ---- keys and domains
@@ -134,7 +130,7 @@ class Encoder:
         """For each key position, the condition that `k` is that key; faults outside."""
         codes = [key_code(kt, v) for v in domain_values(kt)]
         hits = [z3.simplify(k == c) for c in codes]
-        if not any(z3.is_true(h) for h in hits):
+        if not any(is_true(h) for h in hits):
             self.fault(env, pc, z3.Not(z3.Or(*hits)), "range",
                        f"key is outside the map's domain {kt}", span)
         return hits

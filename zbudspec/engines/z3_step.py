@@ -22,6 +22,7 @@ import z3
 
 from zbudspec.engines import z3_num as num
 from zbudspec.engines.z3_exprs import Encoder, SEnv, _and
+from zbudspec.engines.z3_terms import if_, is_false, is_true, or_
 from zbudspec.engines.z3_values import SMap, SRec, Sym, Unsupported, const, fits, fresh, ite
 from zbudspec.semantics import ir
 from zbudspec.semantics.lower import zero
@@ -47,10 +48,7 @@ class StepResult:
 
 
 def _or(*xs: Any) -> z3.BoolRef:
-    parts = [x for x in xs if not z3.is_false(x)]
-    if not parts:
-        return z3.BoolVal(False)
-    return parts[0] if len(parts) == 1 else z3.Or(*parts)
+    return or_(*xs)
 
 
 class StepEncoder:
@@ -66,9 +64,9 @@ class StepEncoder:
     # ---- merging
     def merge(self, proc: str, c: z3.BoolRef, a: SEnv, b: SEnv) -> SEnv:
         """The environment that is `a` where `c` holds and `b` elsewhere."""
-        if z3.is_true(c):
+        if is_true(c):
             return a
-        if z3.is_false(c):
+        if is_false(c):
             return b
         g = [ite(t, c, x, y) if x is not y else x
              for t, x, y in zip(self.gtypes, a.globals, b.globals, strict=True)]
@@ -80,7 +78,7 @@ class StepEncoder:
                 loc[name] = x if x is y else ite(self.ltype(lt, name), c, x, y)
             else:
                 loc[name] = a.locals.get(name, b.locals.get(name))
-        locks = [x if x is y else z3.If(c, x, y) for x, y in zip(a.locks, b.locks, strict=True)]
+        locks = [x if x is y else if_(c, x, y) for x, y in zip(a.locks, b.locks, strict=True)]
         return SEnv(g, loc, a.self_id, locks, a.frames, a.faults)
 
     def ltype(self, lt: dict[str, Type], name: str) -> Type:

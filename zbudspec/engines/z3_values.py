@@ -18,6 +18,7 @@ from typing import Any
 import z3
 
 from zbudspec.engines import z3_num as num
+from zbudspec.engines.z3_terms import if_
 from zbudspec.semantics.types import (
     TBool,
     TEnum,
@@ -284,14 +285,10 @@ def eq(t: Type, a: Sym, b: Sym) -> z3.BoolRef:
 
 def ite(t: Type, c: z3.BoolRef, a: Sym, b: Sym) -> Sym:
     if isinstance(t, TBool | TInt | TEnum | TNoneLit):
-        if z3.is_true(c):
-            return a
-        if z3.is_false(c):
-            return b
-        return z3.If(c, a, b)
+        return if_(c, a, b)
     if isinstance(t, TOption):
         assert isinstance(a, SOpt) and isinstance(b, SOpt)
-        return SOpt(z3.If(c, a.some, b.some), ite(t.inner, c, a.value, b.value))
+        return SOpt(if_(c, a.some, b.some), ite(t.inner, c, a.value, b.value))
     if isinstance(t, TRecord):
         assert isinstance(a, SRec) and isinstance(b, SRec)
         return SRec(tuple(ite(ft, c, x, y) for (_, ft), x, y in zip(t.fields, a.fields,
