@@ -42,7 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "benchmarks" / "bm1.zspec"
-ENGINES = ("explicit", "z3", "z3-induction")
+ENGINES = ("explicit", "z3", "z3-lemmas", "z3-induction")
 SERIES_DEPTHS = (8, 10, 12, 14, 16, 20, 24)
 INDUCTION_K = 4  # z3-induction tries k = 1..4
 
@@ -119,7 +119,7 @@ def child(spec: dict[str, object]) -> None:
     depth = spec["run_to"] or row_depth
     assert isinstance(depth, int) and isinstance(row_depth, int) and depth >= row_depth
     engine = spec["engine"]
-    lemmas = engine == "z3-induction" or bool(spec["lemmas"])
+    lemmas = engine in ("z3-induction", "z3-lemmas") or bool(spec["lemmas"])
     if not lemmas:  # BM-1's invariants only: the lemmas are there for induction
         program = replace(program, invariants=tuple(i for i in program.invariants
                                                     if not i.lemma))
@@ -149,7 +149,7 @@ def child(spec: dict[str, object]) -> None:
 
         res = search(program, depth, max_states=int(spec["max_states"]),  # type: ignore[call-overload]
                      progress=progress)
-    elif engine == "z3":
+    elif engine in ("z3", "z3-lemmas"):
         from zbudspec.engines.z3_bmc import prove_bmc
 
         res = prove_bmc(program, depth, timeout_ms, z3_progress)
