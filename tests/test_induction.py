@@ -122,3 +122,46 @@ def test_steps_that_block_are_proved_free_of_deadlock_by_induction(spec: SpecFac
     assert ind.result.verdict is Verdict.UNKNOWN and ind.cti is not None
     assert ind.cti.violation.kind == "lock"  # a thread at S2 that does not hold `a`
     assert Interpreter(weak).check_invariants(ind.cti.start) is None
+
+
+# x is never set in a reachable state (z stays 0), but the invariants do not say so: from a
+# state with x = 1, `run` waits at S2 forever, a deadlock the step case must show.
+AWAITING = """
+var x: 0..1 = 0;
+var y: 0..1 = 0;
+var z: 0..1 = 0;
+op run() {
+S1:
+  y = 1;
+S2:
+  await (x == 0);
+  y = 0;
+  return;
+}
+op flip() {
+F1:
+  if (z == 1) { x = 1; }
+  return;
+}
+invariant small: y <= 1;
+{LEMMA}
+client { threads 1; }
+"""
+
+
+def test_a_deadlock_the_invariants_allow_is_a_counterexample_to_induction(
+        spec: SpecFactory) -> None:
+    program = spec.program(AWAITING.replace("{LEMMA}", ""))
+    ind = prove_induction(program, 3)
+    assert ind.result.verdict is Verdict.UNKNOWN
+    assert ind.cti is not None and ind.cti.violation.kind == "deadlock"
+    interp = Interpreter(program)
+    assert interp.check_invariants(ind.cti.start) is None
+    last = ind.cti.trace[-1].state
+    assert last is not None and interp.deadlocked(last)  # the interpreter is stuck too
+
+
+def test_a_lemma_ruling_the_deadlock_out_proves_it(spec: SpecFactory) -> None:
+    program = spec.program(AWAITING.replace("{LEMMA}", "lemma never_set: x == 0 && z == 0;"))
+    ind = prove_induction(program, 3)
+    assert ind.result.verdict is Verdict.PROVED
