@@ -98,3 +98,25 @@ def test_jobs_say_when_a_violation_is_not_shown_to_be_the_shortest() -> None:
     res = combine([_result(Verdict.NO_VIOLATION, 6), gave_up,
                    _result(Verdict.NO_VIOLATION, 6)], groups, 6, 1.0)
     assert res.verdict is Verdict.UNKNOWN and "timeout" in res.reason
+
+
+def test_jobs_report_each_depth_they_complete() -> None:
+    """The progress of `--jobs`: every job says when it has finished each depth, in order."""
+    from zbudspec.engines.z3_bmc import DepthStats
+    from zbudspec.engines.z3_jobs import prove_bmc_jobs
+    from zbudspec.pipeline import frontend
+    from zbudspec.semantics.lower import Options
+
+    program = frontend(CORPUS / "calls-and-returns.zspec", Options()).program
+    assert program is not None
+    seen: dict[int, list[int]] = {}
+
+    def on_depth(job: int, st: DepthStats) -> None:
+        seen.setdefault(job, []).append(st.depth)
+
+    res = prove_bmc_jobs(program, 4, 2, coverage=False, on_depth=on_depth)
+    assert res.verdict in (Verdict.NO_VIOLATION, Verdict.PROVED, Verdict.VIOLATED)
+    reached = res.depth_reached if res.verdict is not Verdict.VIOLATED else len(res.trace) - 1
+    assert sorted(seen) == [0, 1]
+    for depths in seen.values():
+        assert depths == list(range(1, len(depths) + 1)) and len(depths) >= reached

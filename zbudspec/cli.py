@@ -299,9 +299,21 @@ def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                               end="", file=err, flush=True)
 
                 budget = float(args.strengthen) if args.strengthen else None
+                job_depth: dict[int, DepthStats] = {}
+
+                def on_job_depth(job: int, st: DepthStats) -> None:
+                    job_depth[job] = st
+                    if live:
+                        parts = ", ".join(f"job {j}: depth {s.depth}/{depth}"
+                                          for j, s in sorted(job_depth.items()))
+                        print(f"\r  {parts}; {st.depth_seconds:.1f}s for job {job}'s last "
+                              f"depth, {st.conflicts} conflicts   ", end="", file=err,
+                              flush=True)
+
                 if args.jobs > 1:
                     res = prove_bmc_jobs(program, depth, args.jobs, args.timeout * 1000,
-                                         rlimit=args.rlimit, strengthen_s=budget)
+                                         rlimit=args.rlimit, strengthen_s=budget,
+                                         on_depth=on_job_depth)
                 else:
                     res = prove_bmc(program, depth, args.timeout * 1000, on_depth=on_depth,
                                     rlimit=args.rlimit, strengthen_s=budget)

@@ -12,28 +12,33 @@ checked its properties at every smaller depth. Ties at one depth go to the lower
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 from zbudspec.engines import z3_num as num
 from zbudspec.engines.explicit import SearchResult, Verdict
-from zbudspec.engines.z3_bmc import BMC
+from zbudspec.engines.z3_bmc import BMC, DepthStats
 from zbudspec.semantics import ir
 
 _best: Any = None  # per worker: the smallest depth of a violation found by any job
+_progress: Any = None  # per worker: where each job's DepthStats go (job, stats)
 
 
-def _init(best: Any) -> None:
-    global _best
+def _init(best: Any, progress: Any) -> None:
+    global _best, _progress
     _best = best
+    _progress = progress
 
 
 def _job(program: ir.Program, depth: int, timeout_ms: int, only: list[str],
          coverage: bool, coverage_budget_s: float, rlimit: int,
-         strengthen_s: float | None) -> SearchResult:
+         strengthen_s: float | None, index: int) -> SearchResult:
     bmc = BMC(program, timeout_ms, rlimit)
     bmc.only = frozenset(only)
+    bmc.on_depth = lambda st: _progress.put((index, st))
     bmc.strengthen_budget_s = strengthen_s  # each job finds the same; in parallel
     bmc.stop = lambda d: bool(d > _best.value)
     res = bmc.run(depth)
@@ -56,17 +61,36 @@ def split(program: ir.Program, jobs: int) -> list[list[str]]:
 
 def prove_bmc_jobs(program: ir.Program, depth: int, jobs: int, timeout_ms: int = 60_000,
                    coverage: bool = True, coverage_budget_s: float = 120.0,
-                   rlimit: int = 0, strengthen_s: float | None = 30.0) -> SearchResult:
+                   rlimit: int = 0, strengthen_s: float | None = 30.0,
+                   on_depth: Callable[[int, DepthStats], None] | None = None
+                   ) -> SearchResult:
+    """Run the jobs; `on_depth(job, stats)` hears of each depth a job completes."""
     t0 = time.perf_counter()
     groups = split(program, jobs)
     ctx = multiprocessing.get_context("spawn")
     best = ctx.Value("i", depth + 1)
+    progress = ctx.Queue()
+
+    def drain() -> None:
+        while True:
+            try:
+                job, st = progress.get_nowait()
+            except queue.Empty:
+                return
+            if on_depth is not None:
+                on_depth(job, st)
+
     with ProcessPoolExecutor(len(groups), mp_context=ctx, initializer=_init,
-                             initargs=(best,)) as pool:
+                             initargs=(best, progress)) as pool:
         futures = [pool.submit(_job, program, depth, timeout_ms, g, coverage and i == 0,
-                               coverage_budget_s, rlimit, strengthen_s)
+                               coverage_budget_s, rlimit, strengthen_s, i)
                    for i, g in enumerate(groups)]
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            drain()
         results = [f.result() for f in futures]
+    drain()
     return combine(results, groups, depth, time.perf_counter() - t0)
 
 
