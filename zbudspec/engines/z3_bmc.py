@@ -49,6 +49,10 @@ from zbudspec.semantics.lower import zero
 from zbudspec.semantics.types import Type
 from zbudspec.syntax.ast import Span
 
+# while a depth's property queries take less than this, the next depth first asks whether
+# any property fails there at all (one query instead of one per property, D14)
+CHEAP_DEPTH_S = 0.25
+
 
 @dataclass
 class Stop:
@@ -177,6 +181,7 @@ class BMC:
         # Houdini (z3_houdini): the time it may take; None: no strengthening
         self.strengthen_budget_s: float | None = None
         self.proved: frozenset[str] = frozenset()  # properties that hold at every depth
+        self.last_depth_s = 0.0  # the time the last depth's property queries took
         self.strengthening_note = ""
 
     def mine(self, prop: str) -> bool:
@@ -777,18 +782,27 @@ class BMC:
                 steps, stuck = self.deadlock_trace(k)
                 return Stop(Verdict.VIOLATED, k, steps, stuck)
         self.solver.add(self.moves[k])
+        t0 = time.perf_counter()
+        asked = []
         for name, cond in self.step_props(k):
-            if name in self.proved:  # a theorem: it holds at every depth
+            if name in self.proved or not self.mine(name):
+                # a theorem (it holds at every depth), or another job's property (a path
+                # breaking it holds a shorter violation, the other job's to find)
                 self.solver.add(z3.Not(cond))
-                continue
-            if not self.mine(name):
-                # another job's property: a path breaking it holds a shorter violation,
-                # the other job's to find, so it is assumed to hold here
-                self.solver.add(z3.Not(cond))
-                continue
+            else:
+                asked.append((name, cond))
+        if len(asked) > 1 and self.last_depth_s < CHEAP_DEPTH_S:
+            # shallow depths are cheap: one query says that nothing fails here
             if self.stop is not None and self.stop(k + 1):
-                return Stop(Verdict.UNKNOWN, k, reason="stopped: another job found a "
-                            "violation at a smaller depth")
+                return self._stopped(k)
+            r = self._check(z3.Or(*[c for _, c in asked]), f"any@{k + 1}")
+            if r == z3.unsat:
+                for _, cond in asked:
+                    self.solver.add(z3.Not(cond))
+                asked = []
+        for name, cond in asked:
+            if self.stop is not None and self.stop(k + 1):
+                return self._stopped(k)
             r = self._check(cond, f"{name}@{k + 1}")
             if r == z3.unknown:
                 return Stop(Verdict.UNKNOWN, k, reason=self._unknown(k + 1))
@@ -796,7 +810,13 @@ class BMC:
                 trace, violation = self.counterexample(k + 1)
                 return Stop(Verdict.VIOLATED, k, trace, violation)
             self.solver.add(z3.Not(cond))
+        self.last_depth_s = time.perf_counter() - t0
         return None
+
+    @staticmethod
+    def _stopped(k: int) -> Stop:
+        return Stop(Verdict.UNKNOWN, k, reason="stopped: another job found a violation at "
+                    "a smaller depth")
 
     def _selector(self, k: int) -> Any:
         return num.var(f"sel@{k}") if not self.num.bv else \
