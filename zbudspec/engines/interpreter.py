@@ -118,15 +118,24 @@ class Interpreter:
 
     def check_invariants(self, state: State) -> Violation | None:
         fr = self.frames_of(state)
-        for inv, fn in self.invariants:
-            try:
-                ok = fn(state.globals, {}, None, state.locks, fr)
-            except EvalError as exc:
-                return Violation(exc.kind, f"invariant `{inv.name}` cannot be evaluated: "
-                                 f"{exc.message}", exc.span, inv.name)
-            if not ok:
-                return Violation("invariant", f"invariant `{inv.name}` is violated", inv.span,
-                                 inv.name)
+        for k in range(len(self.invariants)):
+            bad = self.check_invariant(k, state, fr)
+            if bad is not None:
+                return bad
+        return None
+
+    def check_invariant(self, k: int, state: State,
+                        frames: Callable[[int], list[FrameView]]) -> Violation | None:
+        """The k-th invariant in `state` (`frames`: `frames_of(state)`)."""
+        inv, fn = self.invariants[k]
+        try:
+            ok = fn(state.globals, {}, None, state.locks, frames)
+        except EvalError as exc:
+            return Violation(exc.kind, f"invariant `{inv.name}` cannot be evaluated: "
+                             f"{exc.message}", exc.span, inv.name)
+        if not ok:
+            return Violation("invariant", f"invariant `{inv.name}` is violated", inv.span,
+                             inv.name)
         return None
 
     # ---- transitions
@@ -144,8 +153,13 @@ class Interpreter:
             yield from self._enumerate(state, t, None, (), invariants)
             return
         for op in self.p.ops_for(t):
-            for args in self.arg_domains[op]:
-                yield from self._enumerate(state, t, op, args, invariants)
+            yield from self.start_successors(state, t, op, invariants)
+
+    def start_successors(self, state: State, t: int, op: str,
+                         invariants: bool = True) -> Iterator[Outcome]:
+        """Every outcome of idle thread t starting `op`, with every argument tuple."""
+        for args in self.arg_domains[op]:
+            yield from self._enumerate(state, t, op, args, invariants)
 
     def _enumerate(self, state: State, t: int, op: str | None,
                    args: tuple[Value, ...], invariants: bool) -> Iterator[Outcome]:
