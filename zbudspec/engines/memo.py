@@ -29,7 +29,10 @@ _Part = tuple[Transition, tuple[object, ...] | None, tuple[int | None, ...] | No
 
 # Stored step keys before the step memo is emptied (bounds memory on long runs; emptying
 # changes nothing but speed).
-DEFAULT_LIMIT = 400_000
+DEFAULT_LIMIT = 200_000
+# After this many misses, a step memo that has had fewer hits than misses stops storing:
+# where every state has globals of its own (BM-1) it would only cost memory.
+TRIAL = 20_000
 
 
 class Interner:
@@ -77,6 +80,7 @@ class Memo:
         self.globals = Interner()
         self.locks = Interner()
         self.frames = Interner()
+        self.storing = True
         self.hits = 0
         self.misses = 0
 
@@ -150,9 +154,13 @@ class Memo:
             outs = self.i.thread_successors(state, t, invariants=False) if op is None else \
                 self.i.start_successors(state, t, op, invariants=False)
             parts = self._parts(outs, t)
-            if len(self.steps) >= self.limit:
-                self.steps.clear()
-            self.steps[key] = parts
+            if self.storing:
+                if len(self.steps) >= self.limit:
+                    self.steps.clear()
+                self.steps[key] = parts
+                if self.misses % TRIAL == 0 and self.hits < self.misses:
+                    self.storing = False
+                    self.steps.clear()
         else:
             self.hits += 1
         threads = state.threads
