@@ -245,6 +245,38 @@ client { threads 1; }
     assert len(res.trace) == 3
 
 
+def test_a_range_fault_names_the_location_and_a_bad_key_is_its_own_fault(
+        spec: SpecFactory) -> None:
+    """An assignment's map keys are evaluated once, in order; the target's text is built
+    only for the range message; a key outside the map's domain is reported after the
+    stored value is checked, as when the keys were evaluated twice (D61)."""
+    text = """
+record R { a: 0..3, b: 0..3 }
+var m: map[0..1] of map[0..2] of R = [_ -> [_ -> R { a: 0, b: 0 }]];
+op f(i: 0..1, j: 0..3, v: 0..5) {
+S1:
+  m[i][j].b = v;
+  return;
+}
+client { threads 1; }
+"""
+    p = spec.program(text)
+    interp = Interpreter(p)
+    s = interp.initial()
+
+    def fault(args: tuple[int, int, int]) -> str | None:
+        (o,) = interp.step_outcomes(s, 0, "f", args)
+        return None if o.violation is None else o.violation.message
+
+    assert fault((1, 2, 3)) is None
+    assert fault((1, 2, 5)) == "`m[1][2].b` = 5 is outside 0..3"
+    assert fault((0, 3, 1)) == "key 3 is outside the map's domain 0..2"
+    assert fault((0, 3, 5)) == "`m[0][3].b` = 5 is outside 0..3"  # the value first
+    (ok,) = interp.step_outcomes(s, 0, "f", (1, 2, 3))
+    assert ok.state is not None
+    assert ok.state.globals[0][1][2] == (0, 3) and ok.state.globals[0][0][2] == (0, 0)
+
+
 def test_list_corruption_is_a_violation(spec: SpecFactory) -> None:
     p = spec.program("""
 var lru: list of 0..1 = [];

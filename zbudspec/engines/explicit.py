@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from zbudspec.engines.interpreter import Interpreter
-from zbudspec.engines.state import State, Transition, Violation
+from zbudspec.engines.memo import Memo
+from zbudspec.engines.state import Outcome, State, Transition, Violation
 from zbudspec.semantics import ir
 
 
@@ -67,8 +68,11 @@ Progress = Callable[[int, int, float], None]
 
 
 def search(program: ir.Program, depth: int, max_states: int = 5_000_000,
-           progress: Progress | None = None) -> SearchResult:
+           progress: Progress | None = None, memo: bool = True) -> SearchResult:
+    """Breadth-first search to `depth`. `memo=False` asks the interpreter for every state's
+    successors and invariants directly (the same result, slower: D60)."""
     interp = Interpreter(program)
+    run: Memo | _Plain = Memo(interp) if memo else _Plain(interp)
     t0 = time.perf_counter()
     init = interp.initial()
     cov = Coverage()
@@ -79,7 +83,7 @@ def search(program: ir.Program, depth: int, max_states: int = 5_000_000,
         return SearchResult(verdict, depth, reached, len(parent), transitions,
                             time.perf_counter() - t0, cov, init, **kw)  # type: ignore[arg-type]
 
-    bad = interp.check_invariants(init)
+    bad = run.check_invariants(init)
     if bad is not None:
         return result(Verdict.VIOLATED, 0, violation=bad)
     frontier = [init]
@@ -89,7 +93,7 @@ def search(program: ir.Program, depth: int, max_states: int = 5_000_000,
         # so that the counterexample reported is a shortest one whatever its kind
         deeper: SearchResult | None = None
         for s in frontier:
-            outs = interp.successors(s, invariants=False)
+            outs = run.successors(s)
             if not outs and any(s.threads):
                 trace = _trace(parent, s)
                 stuck = [t for t, fr in enumerate(s.threads) if fr]
@@ -113,7 +117,7 @@ def search(program: ir.Program, depth: int, max_states: int = 5_000_000,
                 assert o.state is not None
                 if o.state not in parent:
                     parent[o.state] = (s, tr)
-                    bad = interp.check_invariants(o.state)
+                    bad = run.check_invariants(o.state)
                     if bad is not None:
                         deeper = result(Verdict.VIOLATED, d - 1, trace=_trace(parent, o.state),
                                         violation=bad)
@@ -131,6 +135,19 @@ def search(program: ir.Program, depth: int, max_states: int = 5_000_000,
             return result(Verdict.PROVED, d,
                           reason=f"every reachable state was explored (none new at depth {d})")
     return result(Verdict.NO_VIOLATION, depth)
+
+
+class _Plain:
+    """The interpreter as the search asks it, unmemoised."""
+
+    def __init__(self, interp: Interpreter) -> None:
+        self.i = interp
+
+    def successors(self, state: State) -> list[Outcome]:
+        return self.i.successors(state, invariants=False)
+
+    def check_invariants(self, state: State) -> Violation | None:
+        return self.i.check_invariants(state)
 
 
 def _trace(parent: dict[State, tuple[State | None, Transition | None]],

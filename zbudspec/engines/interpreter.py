@@ -13,19 +13,20 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 from zbudspec.engines.state import Frame, Outcome, Pick, State, Transition, Violation
 from zbudspec.semantics import ir
 from zbudspec.semantics.compile import Compiler
 from zbudspec.semantics.evaluate import EvalError, FrameView, map_key
 from zbudspec.semantics.lower import zero
+from zbudspec.semantics.typecheck import Check, checker
 from zbudspec.semantics.types import (
     TMap,
     TRecord,
     Type,
     Value,
     domain_values,
-    in_type,
     show_value,
 )
 from zbudspec.syntax.ast import Span
@@ -93,6 +94,39 @@ class Interpreter:
             if proc.is_op:
                 doms = [domain_values(t) for _, t in proc.params]
                 self.arg_domains[name] = list(itertools.product(*doms))
+        # built once, looked up by the id of an IR node or type (kept alive in `_keep`)
+        self._keep: dict[int, object] = {}
+        self.checks: dict[int, Check] = {}
+        self.zeros: dict[int, Value] = {}
+        self.shown: dict[tuple[int, type, Value], str] = {}
+        self.arg_picks: dict[tuple[str, tuple[Value, ...]], tuple[Pick, ...]] = {}
+        self.branches: dict[int, list[str]] = {}
+        # procedures whose locals start from constants (no initialiser, or a literal), and
+        # those initial values once computed (they do not depend on the arguments)
+        self.const_locals = {name for name, proc in program.procs.items()
+                             if all(i is None or isinstance(i, ir.Lit) for _, _, i in proc.locals)}
+        self.local_consts: dict[str, tuple[Value, ...]] = {}
+
+    def check(self, t: Type) -> Check:
+        c = self.checks.get(id(t))
+        if c is None:
+            c = self.checks[id(t)] = checker(t)
+            self._keep[id(t)] = t
+        return c
+
+    def zero(self, t: Type) -> Value:
+        if id(t) not in self.zeros:
+            self.zeros[id(t)] = zero(t)
+            self._keep[id(t)] = t
+        return self.zeros[id(t)]
+
+    def show(self, t: Type, v: Value) -> str:
+        key = (id(t), v.__class__, v)
+        got = self.shown.get(key)
+        if got is None:
+            got = self.shown[key] = show_value(t, v)
+            self._keep[id(t)] = t
+        return got
 
     # ---- states
     def initial(self) -> State:
@@ -118,15 +152,24 @@ class Interpreter:
 
     def check_invariants(self, state: State) -> Violation | None:
         fr = self.frames_of(state)
-        for inv, fn in self.invariants:
-            try:
-                ok = fn(state.globals, {}, None, state.locks, fr)
-            except EvalError as exc:
-                return Violation(exc.kind, f"invariant `{inv.name}` cannot be evaluated: "
-                                 f"{exc.message}", exc.span, inv.name)
-            if not ok:
-                return Violation("invariant", f"invariant `{inv.name}` is violated", inv.span,
-                                 inv.name)
+        for k in range(len(self.invariants)):
+            bad = self.check_invariant(k, state, fr)
+            if bad is not None:
+                return bad
+        return None
+
+    def check_invariant(self, k: int, state: State,
+                        frames: Callable[[int], list[FrameView]]) -> Violation | None:
+        """The k-th invariant in `state` (`frames`: `frames_of(state)`)."""
+        inv, fn = self.invariants[k]
+        try:
+            ok = fn(state.globals, {}, None, state.locks, frames)
+        except EvalError as exc:
+            return Violation(exc.kind, f"invariant `{inv.name}` cannot be evaluated: "
+                             f"{exc.message}", exc.span, inv.name)
+        if not ok:
+            return Violation("invariant", f"invariant `{inv.name}` is violated", inv.span,
+                             inv.name)
         return None
 
     # ---- transitions
@@ -144,8 +187,13 @@ class Interpreter:
             yield from self._enumerate(state, t, None, (), invariants)
             return
         for op in self.p.ops_for(t):
-            for args in self.arg_domains[op]:
-                yield from self._enumerate(state, t, op, args, invariants)
+            yield from self.start_successors(state, t, op, invariants)
+
+    def start_successors(self, state: State, t: int, op: str,
+                         invariants: bool = True) -> Iterator[Outcome]:
+        """Every outcome of idle thread t starting `op`, with every argument tuple."""
+        for args in self.arg_domains[op]:
+            yield from self._enumerate(state, t, op, args, invariants)
 
     def _enumerate(self, state: State, t: int, op: str | None,
                    args: tuple[Value, ...], invariants: bool) -> Iterator[Outcome]:
@@ -217,8 +265,9 @@ class _StepRun:
         return Fault(Violation(kind, message, span))
 
     def ev(self, e: ir.Expr, frames: Callable[[int], list[FrameView]] | None = None) -> Value:
+        fn = self.i.cx.cache.get(id(e)) or self.i.cx.compile(e)
         try:
-            return self.i.cx.compile(e)(self.globals, self.locals, self.t, self.locks, frames)
+            return fn(self.globals, self.locals, self.t, self.locks, frames)
         except EvalError as exc:
             raise self.fault(exc.kind, exc.message, exc.span) from None
 
@@ -236,23 +285,30 @@ class _StepRun:
     def new_frame(self, proc_name: str, args: Sequence[Value], span: Span) -> Frame:
         proc = self.p.procs[proc_name]
         env: dict[str, Value] = {}
+        check = self.i.check
         for (name, t), v in zip(proc.params, args, strict=True):
-            self.check_range(t, v, f"argument `{name}` of `{proc_name}`", span)
+            if not check(t)(v):
+                self.range_fault(t, v, f"argument `{name}` of `{proc_name}`", span)
             env[name] = v
+        known = self.i.local_consts.get(proc_name)
+        if known is not None:
+            return Frame(proc_name, proc.entry or "", (*args, *known), -1)
         saved = self.locals
         self.locals = env
         try:
             for name, t, init in proc.locals:
-                env[name] = zero(t) if init is None else self.ev(init)
-                self.check_range(t, env[name], f"`{name}`", init.span if init else span)
+                env[name] = self.i.zero(t) if init is None else self.ev(init)
+                if not check(t)(env[name]):
+                    self.range_fault(t, env[name], f"`{name}`", init.span if init else span)
         finally:
             self.locals = saved
+        if proc_name in self.i.const_locals:  # the same values next time
+            self.i.local_consts[proc_name] = tuple(env[n] for n, _, _ in proc.locals)
         names = self.i.local_names[proc_name]
         return Frame(proc_name, proc.entry or "", tuple(env[n] for n in names), -1)
 
-    def check_range(self, t: Type, v: Value, what: str, span: Span) -> None:
-        if not in_type(t, v):
-            raise self.fault("range", f"{what} = {show_value(t, v)} is outside {t}", span)
+    def range_fault(self, t: Type, v: Value, what: str, span: Span) -> NoReturn:
+        raise self.fault("range", f"{what} = {show_value(t, v)} is outside {t}", span)
 
     # ---- operation start
     def start(self, op: str, args: tuple[Value, ...]) -> None:
@@ -260,8 +316,12 @@ class _StepRun:
         self.op = op
         self.started = True
         self.span = proc.span
-        for (name, t), v in zip(proc.params, args, strict=True):
-            self.chooser.picks.append(Pick(f"arg {name}", show_value(t, v), -1))
+        picks = self.i.arg_picks.get((op, args))
+        if picks is None:
+            picks = self.i.arg_picks[(op, args)] = tuple(
+                Pick(f"arg {name}", show_value(t, v), -1)
+                for (name, t), v in zip(proc.params, args, strict=True))
+        self.chooser.picks.extend(picks)
         frame = self.new_frame(op, args, proc.span)
         self.locals = dict(zip(self.i.local_names[op], frame.locals, strict=True))
         frames = self.i.frames_of(self.state)
@@ -326,6 +386,9 @@ class _StepRun:
     # ---- statements
     def block(self, stmts: Sequence[ir.Stmt]) -> _Term | None:
         for s in stmts:
+            if s.__class__ is ir.Assign:  # the commonest statement, without the match
+                self.assign(s.target, self.ev(s.value))
+                continue
             term = self.stmt(s)
             if term is not None:
                 return term
@@ -359,8 +422,12 @@ class _StepRun:
             case ir.Choose():
                 self.choose(s)
             case ir.Either():
-                k = self.chooser.pick("either", [f"branch {i + 1}"
-                                                 for i in range(len(s.branches))])
+                names = self.i.branches.get(id(s))
+                if names is None:
+                    names = self.i.branches[id(s)] = [f"branch {i + 1}"
+                                                      for i in range(len(s.branches))]
+                    self.i._keep[id(s)] = s
+                k = self.chooser.pick("either", names)
                 return self.block(s.branches[k])
             case ir.For():
                 return self.for_(s)
@@ -385,7 +452,8 @@ class _StepRun:
                     options.append(v)
         finally:
             self.locals[name] = saved
-        k = self.chooser.pick(f"choose {name}", [show_value(s.var_type, v) for v in options])
+        show = self.i.show
+        k = self.chooser.pick(f"choose {name}", [show(s.var_type, v) for v in options])
         self.assign(s.target, options[k])
 
     def for_(self, s: ir.For) -> _Term | None:
@@ -421,30 +489,35 @@ class _StepRun:
             self.assign(s.target, value)
 
     def assign(self, lv: ir.LVal, value: Value) -> None:
-        self.check_range(lv.type, value, f"`{self.lv_text(lv)}`", lv.span)
+        # the map keys of the path, evaluated once and in order (expressions are pure)
+        keys = [self.ev(sel) for kind, sel, _ in lv.path  # type: ignore[arg-type]
+                if kind != "f"] if lv.path else []
+        if not self.i.check(lv.type)(value):
+            self.range_fault(lv.type, value, f"`{self.lv_text(lv, keys)}`", lv.span)
         old = self.globals[lv.index] if lv.is_global else self.locals[lv.name]
-        new = self._update(old, lv.path, value)
+        new = self._update(old, lv.path, 0, iter(keys), value) if lv.path else value
         if lv.is_global:
             self.globals[lv.index] = new
         else:
             self.locals[lv.name] = new
 
-    def lv_text(self, lv: ir.LVal) -> str:
+    def lv_text(self, lv: ir.LVal, keys: Sequence[Value]) -> str:
         parts = [lv.name]
+        at = iter(keys)
         for kind, sel, container in lv.path:
             if kind == "f":
                 assert isinstance(container, TRecord) and isinstance(sel, int)
                 parts.append("." + container.fields[sel][0])
             else:
                 assert isinstance(container, TMap)
-                key = self.ev(sel)  # type: ignore[arg-type]
-                parts.append(f"[{show_value(container.key, key)}]")
+                parts.append(f"[{show_value(container.key, next(at))}]")
         return "".join(parts)
 
-    def _update(self, old: Value, path: Sequence[tuple[str, object, Type]], value: Value) -> Value:
-        if not path:
+    def _update(self, old: Value, path: Sequence[tuple[str, object, Type]], i: int,
+                keys: Iterator[Value], value: Value) -> Value:
+        if i == len(path):
             return value
-        kind, sel, container = path[0]
+        kind, sel, container = path[i]
         assert isinstance(old, tuple)
         if kind == "f":
             assert isinstance(sel, int)
@@ -452,13 +525,12 @@ class _StepRun:
         else:
             assert isinstance(container, TMap)
             key_expr: ir.Expr = sel  # type: ignore[assignment]
-            key = self.ev(key_expr)
             try:
-                pos = map_key(container.key, key, key_expr.span)
+                pos = map_key(container.key, next(keys), key_expr.span)
             except EvalError as exc:
                 raise self.fault(exc.kind, exc.message, exc.span) from None
         items = list(old)
-        items[pos] = self._update(items[pos], path[1:], value)
+        items[pos] = self._update(items[pos], path, i + 1, keys, value)
         return tuple(items)
 
 
