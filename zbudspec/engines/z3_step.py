@@ -26,7 +26,7 @@ from zbudspec.engines.z3_terms import if_, is_false, is_true, or_
 from zbudspec.engines.z3_values import SMap, SRec, Sym, Unsupported, const, fits, fresh, ite
 from zbudspec.semantics import ir
 from zbudspec.semantics.lower import zero
-from zbudspec.semantics.types import TMap, TRecord, Type
+from zbudspec.semantics.types import TBool, TEnum, TInt, TMap, TNoneLit, TOption, TRecord, Type
 from zbudspec.syntax.ast import Span
 
 
@@ -49,6 +49,24 @@ class StepResult:
 
 def _or(*xs: Any) -> z3.BoolRef:
     return or_(*xs)
+
+
+def within(src: Type, dst: Type) -> bool:
+    """Every value of type `src` (coerced, as an assignment does) is a value of `dst`."""
+    if isinstance(dst, TOption):
+        if isinstance(src, TOption):
+            return within(src.inner, dst.inner)
+        return isinstance(src, TNoneLit) or within(src, dst.inner)
+    if isinstance(src, TInt) and isinstance(dst, TInt):
+        return (dst.lo is None or (src.lo is not None and src.lo >= dst.lo)) and \
+            (dst.hi is None or (src.hi is not None and src.hi <= dst.hi))
+    if isinstance(src, TRecord) and isinstance(dst, TRecord):
+        return len(src.fields) == len(dst.fields) and all(
+            a == b and within(s, d) for (a, s), (b, d) in zip(src.fields, dst.fields,
+                                                              strict=True))
+    if isinstance(src, TMap) and isinstance(dst, TMap):
+        return src.key == dst.key and within(src.value, dst.value)
+    return isinstance(src, TBool | TEnum) and src == dst
 
 
 class StepEncoder:
@@ -110,11 +128,30 @@ class StepEncoder:
             live = self._since(env, mark, live)
         return env, live
 
+    def stored(self, proc: str, e: ir.Expr) -> bool:
+        """`e` reads a stored value (a global, a parameter or local of `proc`, or a field or
+        map entry of one), which is always within its declared type: every write is
+        range-checked, and every state the engines start from is well-formed."""
+        if isinstance(e, ir.GlobalVar):
+            return True
+        if isinstance(e, ir.LocalVar):
+            return e.name in self.local_types[proc] and e.name not in self.bound_types
+        if isinstance(e, ir.FieldGet | ir.MapGet):
+            return self.stored(proc, e.base)
+        return False
+
+    def checked(self, proc: str, e: ir.Expr, target: Type) -> bool:
+        """Whether writing `e` to a place of type `target` needs a range check: not when it
+        is a stored value of a type within `target` (the interpreter's check always passes
+        there, and the condition would only cost the solver)."""
+        return not (self.stored(proc, e) and within(e.type, target))
+
     def assign(self, env: SEnv, live: z3.BoolRef, lv: ir.LVal, value: Sym,
-               vtype: Type) -> tuple[SEnv, z3.BoolRef]:
+               vtype: Type, check: bool = True) -> tuple[SEnv, z3.BoolRef]:
         value = self.x.coerce(vtype, lv.type, value)
-        live = self.fault(env, live, z3.Not(fits(lv.type, value)), "range",
-                          f"`{lv.name}` is outside {lv.type}", lv.span)
+        if check:
+            live = self.fault(env, live, z3.Not(fits(lv.type, value)), "range",
+                              f"`{lv.name}` is outside {lv.type}", lv.span)
         env = env.copy()
         old = env.globals[lv.index] if lv.is_global else env.locals[lv.name]
         new = self.update(env, live, old, lv.path, value)
@@ -147,7 +184,8 @@ class StepEncoder:
         match s:
             case ir.Assign():
                 v = x.enc(s.value, env, live)
-                return self.assign(env, live, s.target, v, s.value.type)
+                return self.assign(env, live, s.target, v, s.value.type,
+                                   self.checked(proc, s.value, s.target.type))
             case ir.If():
                 mark = len(env.faults)
                 c = x.enc(s.cond, env, live)
@@ -257,9 +295,10 @@ class StepEncoder:
         callee = self.p.procs[s.proc]
         args = [self.x.coerce(a.type, pt, self.x.enc(a, env, live))
                 for a, (_, pt) in zip(s.args, callee.params, strict=True)]
-        for (pname, pt), a in zip(callee.params, args, strict=True):
-            live = self.fault(env, live, z3.Not(fits(pt, a)), "range",
-                              f"argument `{pname}` of `{s.proc}` is outside {pt}", s.span)
+        for (pname, pt), a, e in zip(callee.params, args, s.args, strict=True):
+            if self.checked(proc, e, pt):
+                live = self.fault(env, live, z3.Not(fits(pt, a)), "range",
+                                  f"argument `{pname}` of `{s.proc}` is outside {pt}", s.span)
         cenv = SEnv(list(env.globals), dict(zip((n for n, _ in callee.params), args,
                                                 strict=True)),
                     env.self_id, list(env.locks), env.frames, env.faults)
