@@ -62,6 +62,7 @@ def test_an_invariant_a_step_can_break_is_not_assumed(spec: SpecFactory) -> None
     res = prove_bmc(program, 4)
     assert res.verdict is Verdict.NO_VIOLATION  # within the bound only
     assert "no invariant" in res.reason
+    assert res.reason.endswith("counterexample to induction): bounded")
 
 
 def test_a_false_lemma_is_dropped_and_found_violated(spec: SpecFactory) -> None:

@@ -757,12 +757,15 @@ class BMC:
         self.queries += h.queries
         props = [i.name for i in self.p.invariants]
         held = [n for n in props if n in h.proved]
+        not_held = [n for n in props if n not in h.proved]
         self.strengthening_note = (
             f"inductive, so true at every depth (Houdini, {h.queries} queries, "
             f"{h.seconds:.1f}s): " + (", ".join(held) if held else "no invariant")
             + ("; no step faults" if "fault" in h.proved else "")
             + ("; no deadlock" if "deadlock" in h.proved and self.deadlock_possible else "")
-            + (f"; {h.note}" if h.note else ""))
+            + (f"; {h.note}" if h.note else "")
+            + (f"; not shown inductive (checked to the bound only; `--induction` shows a "
+               f"counterexample to induction): {', '.join(not_held)}" if not_held else ""))
 
     def proves_all(self) -> bool:
         """Houdini proved every property this run checks: the bound does not matter."""
