@@ -110,8 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["explicit", "z3"], default="explicit",
                    help="explicit: breadth-first over states (default); z3: bounded model "
                    "checking, every counterexample replayed by the interpreter")
-    p.add_argument("--timeout", type=_positive, default=60, metavar="SECONDS",
-                   help="z3: time limit of each solver query (then the verdict is UNKNOWN)")
+    p.add_argument("--timeout", type=_positive, default=300, metavar="SECONDS",
+                   help="z3: time limit of each solver query (then the verdict is UNKNOWN; "
+                   "default 300)")
     p.add_argument("--rlimit", type=_nonneg, default=0, metavar="N",
                    help="z3: resource limit of each solver query, 0 for none (then the "
                    "verdict is UNKNOWN, saying which limit)")
