@@ -6,13 +6,14 @@
 Runs BM-1's standard configurations C1..C4 and the scaling rows around C2 (depth D 8..24,
 threads T 2..4, MAXC 4/16/62), plus the same depth and thread rows around C4, whose smaller
 data range the explicit engine can go deeper in, with each engine: `explicit` (breadth-first
-search), `z3` (bounded model checking, `z3_bmc.prove_bmc`), `z3-lemmas` (the same, with
-the model's lemmas kept, which its Houdini strengthening finds inductive) and `z3-induction` (k-induction
-for k = 1..4, `z3_induction.prove_induction`). The explicit and z3 runs check BM-1's own
-invariants and step assertions (the spec's lemmas dropped, as SPIN checks only those;
-`--with-lemmas` keeps them); z3-induction needs the lemmas. Each run is a fresh process
-(so peak memory is per run) with a wall-clock cap; a run that hits it is killed and reported
-as `timeout` with the last depth (or k) it completed, never with an invented figure.
+search), `z3` (bounded model checking, `z3_bmc.prove_bmc`), `z3-lemmas` (the same, with the
+model's lemmas kept, which its Houdini strengthening finds inductive) and `z3-induction`
+(k-induction for k = 1..4, `z3_induction.prove_induction`). The explicit and z3 runs check
+BM-1's own invariants and step assertions (the spec's lemmas dropped, as SPIN checks only
+those; `--with-lemmas` keeps them); z3-induction needs the lemmas. Each run is a fresh
+process (so peak memory is per run) with a wall-clock cap; a run that hits it is killed and
+reported as `timeout` with the last depth (or k) it completed, never with an invented
+figure.
 
 Both breadth-first search and incremental bounded model checking to bound D do exactly the
 first D levels of a run to any larger bound, so one run to depth 24 gives the rows
