@@ -106,7 +106,6 @@ class Case:
     label: str  # the step that runs
     op: str | None  # the operation started, if the step starts one
     args: tuple[Sym, ...]
-    exit_kind: str
     globals: dict[int, Sym] = field(default_factory=dict)
     locks: dict[int, Any] = field(default_factory=dict)
     frames: dict[tuple[str, str, str], Any] = field(default_factory=dict)  # (proc, what, name)
@@ -387,7 +386,7 @@ class BMC:
             gs = {i: get(v) for i, v in c.globals.items()}
             ls = {i: next(it) for i in c.locks}
             fr = {key: get(v) for key, v in c.frames.items()}
-            cases.append(Case(cond, c.thread, c.proc, c.label, c.op, args, c.exit_kind, gs, ls,
+            cases.append(Case(cond, c.thread, c.proc, c.label, c.op, args, gs, ls,
                               fr))
         faults = []
         for f in self.tpl_faults:
@@ -458,9 +457,7 @@ class BMC:
         for key in a.frames.keys() | b.frames.keys():
             old, t = old_frame(key)
             fr[key] = pick(t, a.frames.get(key, old), b.frames.get(key, old))
-        kind = a.exit_kind if a.exit_kind == b.exit_kind else "merged"
-        return Case(z3.Or(a.cond, b.cond), a.thread, a.proc, a.label, a.op, a.args, kind,
-                    gs, ls, fr)
+        return Case(z3.Or(a.cond, b.cond), a.thread, a.proc, a.label, a.op, a.args, gs, ls, fr)
 
     def _start_cases(self, k: int, s: SymState, t: int, op: str, idle: Any,
                      cases: list[Case], faults: list[StepFault]) -> None:
@@ -497,7 +494,7 @@ class BMC:
                     args: tuple[Sym, ...], cond: Any, ex: Exit, cases: list[Case],
                     faults: list[StepFault]) -> None:
         th = s.threads[t]
-        c = Case(cond, t, n, label, op, args, ex.kind)
+        c = Case(cond, t, n, label, op, args)
         for i, (old, new) in enumerate(zip(s.globals, ex.env.globals, strict=True)):
             if new is not old:
                 c.globals[i] = new
@@ -559,7 +556,7 @@ class BMC:
                 continue
             caller = self.callers[cs_id]
             sub = Case(_and(cond, th.active[caller], th.waiting[caller] == cs_id), t, n, label,
-                       op, args, "return", dict(c.globals), dict(c.locks), dict(c.frames))
+                       op, args, dict(c.globals), dict(c.locks), dict(c.frames))
             sub.frames[(caller, "waiting", "")] = -1
             if cs.target is not None:
                 assert ex.value is not None
