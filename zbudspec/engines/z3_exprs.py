@@ -45,6 +45,7 @@ from zbudspec.semantics.types import (
     TSet,
     Type,
     domain_values,
+    is_finite,
 )
 from zbudspec.syntax.ast import Span
 
@@ -219,6 +220,9 @@ class Encoder:
                                   for h, x in zip(hits, base.items, strict=True)))
             case ir.SetLit():
                 assert isinstance(e.type, TSet)
+                if not is_finite(e.type.elem):
+                    raise Unsupported(f"a set literal of {e.type.elem} at {e.span} outside "
+                                      "`x in {...}` (give its elements a finite type)")
                 items = [self.enc(i, env, pc) for i in e.items]
                 return SSet(tuple(z3.Or(*[x == key_code(e.type.elem, v) for x in items])
                                   for v in domain_values(e.type.elem)))
@@ -244,6 +248,12 @@ class Encoder:
                 return z3.Or(a, b)
             return z3.Implies(a, b)
         a = self.enc(e.left, env, pc)
+        if op == "in" and isinstance(e.right, ir.SetLit):
+            # membership of a literal: one equality per item, any element type
+            t = e.right.type.elem if isinstance(e.right.type, TSet) else e.left.type
+            return z3.Or(*[eq(t, self.coerce(e.left.type, t, a),
+                              self.coerce(i.type, t, self.enc(i, env, pc)))
+                           for i in e.right.items]) if e.right.items else z3.BoolVal(False)
         b = self.enc(e.right, env, pc)
         lt, rt = e.left.type, e.right.type
         if op in ("==", "!="):

@@ -25,6 +25,7 @@ from zbudspec.semantics.types import (
     TSet,
     Type,
     domain_values,
+    is_finite,
 )
 
 MAX_WIDTH = 62  # wider than this and bit-blasting stops paying: use Ints
@@ -71,8 +72,8 @@ def _type_extent(t: Type, out: list[Interval]) -> None:
     elif isinstance(t, TMap):
         _type_extent(t.key, out)
         _type_extent(t.value, out)
-    elif isinstance(t, TList | TSet):
-        n = len(domain_values(t.elem))
+    elif isinstance(t, TList | TSet) and is_finite(t.elem):  # (else: no such value exists
+        n = len(domain_values(t.elem))                       # in an encoding, D13)
         out.append((-1, n))
         _type_extent(t.elem, out)
 
