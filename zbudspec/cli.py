@@ -127,10 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "--depth: PROVED for all depths, or a counterexample to induction")
     p.add_argument("--jobs", type=_positive, default=1, metavar="N",
                    help="z3 bounded: split the properties over N processes")
-    p.add_argument("--strengthen", type=_nonneg, default=30, metavar="SECONDS",
+    p.add_argument("--strengthen", type=_nonneg, default=120, metavar="SECONDS",
                    help="z3 bounded: first spend up to SECONDS finding the invariants and "
                    "lemmas that are inductive (Houdini); they are assumed at every depth, and "
-                   "when every property is, the verdict is PROVED (0: off; default 30)")
+                   "when every property is, the verdict is PROVED (0: off; default 120)")
     p.add_argument("--no-minimise", dest="minimise", action="store_false",
                    help="show the shortest counterexample as found, without removing steps")
 

@@ -1098,7 +1098,7 @@ def prove_bmc(program: ir.Program, depth: int, timeout_ms: int = 60_000,
               progress: Callable[[int, float], None] | None = None,
               coverage: bool = True, coverage_budget_s: float = 120.0,
               on_depth: Callable[[DepthStats], None] | None = None,
-              rlimit: int = 0, strengthen_s: float | None = 30.0) -> SearchResult:
+              rlimit: int = 0, strengthen_s: float | None = 120.0) -> SearchResult:
     """Bounded check to `depth` with z3; every counterexample replayed by the interpreter.
     First, unless `strengthen_s` is None, Houdini (z3_houdini) may take that long to find
     the properties that hold at every depth; the search assumes them, and says PROVED when

@@ -35,7 +35,7 @@ class Strengthening:
     note: str = ""  # why nothing was proved, when the budget ran out
 
 
-def strengthen(main: BMC, budget_s: float = 30.0) -> Strengthening:
+def strengthen(main: BMC, budget_s: float = 120.0) -> Strengthening:
     """Houdini over `main`'s properties, in a solver of its own sharing `main`'s template
     (call it inside `num.use(main.num)`, after `main.begin()` and the depth-0 checks)."""
     t0 = time.perf_counter()

@@ -61,7 +61,7 @@ def split(program: ir.Program, jobs: int) -> list[list[str]]:
 
 def prove_bmc_jobs(program: ir.Program, depth: int, jobs: int, timeout_ms: int = 60_000,
                    coverage: bool = True, coverage_budget_s: float = 120.0,
-                   rlimit: int = 0, strengthen_s: float | None = 30.0,
+                   rlimit: int = 0, strengthen_s: float | None = 120.0,
                    on_depth: Callable[[int, DepthStats], None] | None = None
                    ) -> SearchResult:
     """Run the jobs; `on_depth(job, stats)` hears of each depth a job completes."""
