@@ -123,3 +123,18 @@ def test_cli_says_proved_and_what_is_inductive(spec: SpecFactory) -> None:
               out, err)
     assert rc == 0
     assert "NO VIOLATION within depth 3" in out.getvalue()
+
+
+def test_out_of_budget_or_given_up_proves_nothing(spec: SpecFactory) -> None:
+    """A fixpoint not reached proves nothing: the set is only known inductive there."""
+    program = spec.program(_counter("lemma same: x == y;"))
+    bmc = BMC(program)
+    with num.use(bmc.num):
+        bmc.begin()
+        h = strengthen(bmc, budget_s=1e-9)
+    assert h.proved == frozenset() and "ran out of its" in h.note
+    starved = BMC(program, rlimit=1)  # every query meets its resource limit
+    with num.use(starved.num):
+        starved.begin()
+        h = strengthen(starved)
+    assert h.proved == frozenset() and "gave up" in h.note
