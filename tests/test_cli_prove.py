@@ -61,6 +61,8 @@ def test_options_that_need_the_z3_engine_are_usage_errors() -> None:
     assert code == 2
     code, _, err = _run("prove", spec, "--jobs", "0", "--engine", "z3")
     assert code == 2 and "at least 1" in err
+    code, _, err = _run("prove", spec, "--engine", "z3", "--rlimit", str(2**32))
+    assert code == 2 and "--rlimit 4294967296: z3 takes at most 4294967295" in err
 
 
 def test_a_query_that_meets_its_resource_limit_is_unknown_and_says_so() -> None:

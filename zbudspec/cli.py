@@ -36,6 +36,9 @@ from zbudspec.trace_json import state_json, trace_json, violation_json
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 70
 RESULT_VERSION = 1
 DEFAULT_DEPTH = 10
+# a z3 query's resource limit (z3's own units, machine-independent, below 2**32; about 8M a
+# second on a 2-core machine, D59): the deterministic twin of --timeout
+DEFAULT_RLIMIT = 4_000_000_000
 
 
 class UsageError(Exception):
@@ -113,9 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=_positive, default=300, metavar="SECONDS",
                    help="z3: time limit of each solver query (then the verdict is UNKNOWN; "
                    "default 300)")
-    p.add_argument("--rlimit", type=_nonneg, default=0, metavar="N",
+    p.add_argument("--rlimit", type=_nonneg, default=DEFAULT_RLIMIT, metavar="N",
                    help="z3: resource limit of each solver query, 0 for none (then the "
-                   "verdict is UNKNOWN, saying which limit)")
+                   f"verdict is UNKNOWN, saying which limit; default {DEFAULT_RLIMIT:,}, "
+                   "about 8 minutes of solver work on a 2-core machine)")
     p.add_argument("--invariant", action="append", default=[], metavar="NAME",
                    help="check only these invariants (step assertions are always checked)")
     p.add_argument("--max-states", type=_positive, default=5_000_000)
@@ -282,6 +286,9 @@ def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise UsageError("zbudspec prove: --jobs needs --engine z3 (bounded, not --induction)")
     if args.induction and args.engine != "z3":
         raise UsageError("zbudspec prove: --induction needs --engine z3")
+    if args.rlimit >= 2**32:
+        raise UsageError(f"zbudspec prove: --rlimit {args.rlimit}: z3 takes at most "
+                         f"{2**32 - 1} (0 for none)")
     cti: InductionCTI | None = None
     ind_k = 0
     if args.engine == "z3":
