@@ -102,6 +102,16 @@ def test_jobs_say_when_a_violation_is_not_shown_to_be_the_shortest() -> None:
     assert res.verdict is Verdict.UNKNOWN and "timeout" in res.reason
 
 
+def test_jobs_say_proved_only_when_every_job_proved_its_part() -> None:
+    """Each job's Houdini proves its own properties; PROVED needs all of them."""
+    groups = [["fault"], ["a"]]
+    res = combine([_result(Verdict.PROVED, 6), _result(Verdict.NO_VIOLATION, 6)], groups, 6,
+                  1.0)
+    assert res.verdict is Verdict.NO_VIOLATION
+    res = combine([_result(Verdict.PROVED, 6), _result(Verdict.PROVED, 6)], groups, 6, 1.0)
+    assert res.verdict is Verdict.PROVED
+
+
 def test_jobs_report_each_depth_they_complete() -> None:
     """The progress of `--jobs`: every job says when it has finished each depth, in order."""
     from zbudspec.engines.z3_bmc import DepthStats
