@@ -39,6 +39,48 @@ def spec(tmp_path: Path) -> SpecFactory:
     return SpecFactory(tmp_path)
 
 
+def bfs_layers(interp, depth: int,  # type: ignore[no-untyped-def]
+               limit: int | None = None) -> list[list[object]]:
+    """The states breadth-first search reaches, layer by layer (layer k: first reached after
+    k steps, in successor order), by the interpreter alone; stops once `limit` are found."""
+    frontier = [interp.initial()]
+    seen = set(frontier)
+    layers = [frontier]
+    for _ in range(depth):
+        nxt = []
+        for s in frontier:
+            for o in interp.successors(s, invariants=False):
+                if o.state is not None and o.state not in seen:
+                    seen.add(o.state)
+                    nxt.append(o.state)
+                    if limit is not None and len(seen) >= limit:
+                        layers.append(nxt)
+                        return layers
+        frontier = nxt
+        layers.append(nxt)
+    return layers
+
+
+# A counter whose invariant `bounded` no step preserves alone (x = 2, y = 3 steps to y = 4);
+# with the lemma x == y it is 1-inductive. {LEMMA} and {THREADS} are filled in by `counter`.
+COUNTER = """
+var x: 0..7 = 0;
+var y: 0..7 = 0;
+op step() {
+S1:
+  if (x < 3) { x = x + 1; y = y + 1; }
+  return;
+}
+invariant bounded: y <= 3;
+{LEMMA}
+client { threads {THREADS}; }
+"""
+
+
+def counter(lemma: str, threads: int = 1) -> str:
+    return COUNTER.replace("{LEMMA}", lemma).replace("{THREADS}", str(threads))
+
+
 def bundled(config: str | None = "default", threads: int | None = None,
             defines: tuple[tuple[str, str], ...] = (), path: Path = SPEC) -> ir.Program:
     result = frontend(path, Options(defines, config, threads))

@@ -132,3 +132,26 @@ def test_jobs_report_each_depth_they_complete() -> None:
     assert sorted(seen) == [0, 1]
     for depths in seen.values():
         assert depths == list(range(1, len(depths) + 1)) and len(depths) >= reached
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _run_on_terminal(*argv: str) -> tuple[int, str, str]:
+    out, err = _Terminal(), io.StringIO()
+    code = main(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_on_a_terminal_prove_shows_a_live_progress_line_and_none_under_json() -> None:
+    spec = str(CORPUS / "calls-and-returns.zspec")
+    code, _, err = _run_on_terminal("prove", spec, "--engine", "z3", "--depth", "3")
+    assert code == 0 and "depth 3/3:" in err and "queries" in err and "conflicts" in err
+    code, _, err = _run_on_terminal("prove", spec, "--engine", "z3", "--depth", "3",
+                                    "--jobs", "2")
+    assert code == 0 and "job 0: depth" in err and "job 1: depth 3/3" in err
+    code, out, err = _run_on_terminal("prove", spec, "--engine", "z3", "--depth", "3",
+                                      "--json")
+    assert code == 0 and "depth" not in err and json.loads(out)["verdict"]

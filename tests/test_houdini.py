@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import SpecFactory
+from conftest import SpecFactory, counter
 
 from zbudspec.cli import main
 from zbudspec.engines import z3_num as num
@@ -20,25 +20,11 @@ from zbudspec.pipeline import frontend
 from zbudspec.semantics import ir
 from zbudspec.semantics.lower import Options
 
-# y <= 3 alone is not preserved by a step (x = 2, y = 3 steps to y = 4); with x == y it is.
-COUNTER = """
-var x: 0..7 = 0;
-var y: 0..7 = 0;
-op step() {
-S1:
-  if (x < 3) { x = x + 1; y = y + 1; }
-  return;
-}
-invariant bounded: y <= 3;
-{LEMMA}
-client { threads 2; }
-"""
-
 CORPUS = sorted((Path(__file__).parent / "corpus").glob("*.zspec"))
 
 
 def _counter(lemma: str) -> str:
-    return COUNTER.replace("{LEMMA}", lemma)
+    return counter(lemma, threads=2)
 
 
 def _proved(program: ir.Program) -> frozenset[str]:

@@ -7,29 +7,16 @@ from __future__ import annotations
 import io
 import json
 
-from conftest import SpecFactory
+from conftest import SpecFactory, counter
 
 from zbudspec.cli import main
 from zbudspec.engines.explicit import Verdict
 from zbudspec.engines.interpreter import Interpreter
 from zbudspec.engines.z3_induction import prove_induction
 
-COUNTER = """
-var x: 0..7 = 0;
-var y: 0..7 = 0;
-op step() {
-S1:
-  if (x < 3) { x = x + 1; y = y + 1; }
-  return;
-}
-invariant bounded: y <= 3;
-{LEMMA}
-client { threads 1; }
-"""
-
 
 def _counter(lemma: str) -> str:
-    return COUNTER.replace("{LEMMA}", lemma)
+    return counter(lemma)
 
 
 def test_an_inductive_invariant_is_proved_for_all_depths(spec: SpecFactory) -> None:

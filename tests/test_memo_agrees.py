@@ -8,7 +8,7 @@ import functools
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SpecFactory, bundled
+from conftest import ROOT, SpecFactory, bfs_layers, bundled
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -93,22 +93,7 @@ def _program(path: Path, threads: int | None = None,
 def _reachable(interp: Interpreter, depth: int, limit: int) -> list[State]:
     """States breadth-first search reaches within `depth` steps, in BFS order (the
     interpreter alone), at most `limit`."""
-    init = interp.initial()
-    seen = {init}
-    order = [init]
-    frontier = [init]
-    for _ in range(depth):
-        nxt = []
-        for s in frontier:
-            for o in interp.successors(s, invariants=False):
-                if o.state is not None and o.state not in seen:
-                    seen.add(o.state)
-                    order.append(o.state)
-                    nxt.append(o.state)
-                    if len(order) >= limit:
-                        return order
-        frontier = nxt
-    return order
+    return [st for layer in bfs_layers(interp, depth, limit) for st in layer][:limit]
 
 
 def _assert_agree(interp: Interpreter, memo: Memo, s: State) -> None:

@@ -1,5 +1,5 @@
 """The z3 step encoder leaves out a range check only where the interpreter's always passes:
-a stored value of a type within the target's (z3_step.within). A copy that can leave the
+a stored value of a type within the target's (types.within). A copy that can leave the
 target's range is still a range fault, found by both engines at the same depth."""
 
 from __future__ import annotations
@@ -8,8 +8,7 @@ from conftest import SpecFactory
 
 from zbudspec.engines.explicit import Verdict, search
 from zbudspec.engines.z3_bmc import prove_bmc
-from zbudspec.engines.z3_step import within
-from zbudspec.semantics.types import TBool, TEnum, TInt, TMap, TNoneLit, TOption
+from zbudspec.semantics.types import TBool, TEnum, TInt, TMap, TNoneLit, TOption, within
 
 
 def test_within_is_containment_of_ranges_through_options_and_maps() -> None:

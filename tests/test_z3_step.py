@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import z3
-from conftest import NO_MAPCOUNT, bundled
+from conftest import NO_MAPCOUNT, bfs_layers, bundled
 
 from zbudspec.engines import z3_num as num
 from zbudspec.engines.interpreter import Interpreter, _Chooser, _StepRun
@@ -163,19 +163,7 @@ def _interp_outcomes(program: ir.Program, interp: Interpreter, state: State, t: 
 def _sample_states(program: ir.Program, n: int, seed: int, depth: int = 8) -> list[State]:
     """States reachable within `depth` (breadth-first), sampled: deep ones weigh as much."""
     rng = random.Random(seed)
-    interp = Interpreter(program)
-    frontier = [interp.initial()]
-    seen = set(frontier)
-    layers = [frontier]
-    for _ in range(depth):
-        nxt = []
-        for s in frontier:
-            for o in interp.successors(s, invariants=False):
-                if o.state is not None and o.state not in seen:
-                    seen.add(o.state)
-                    nxt.append(o.state)
-        frontier = nxt
-        layers.append(nxt)
+    layers = bfs_layers(Interpreter(program), depth)
     per_layer = max(1, n // len(layers))
     out: list[State] = []
     for layer in layers:

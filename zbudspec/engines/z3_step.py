@@ -26,7 +26,7 @@ from zbudspec.engines.z3_terms import if_, is_false, is_true, or_
 from zbudspec.engines.z3_values import SMap, SRec, Sym, Unsupported, const, fits, fresh, ite
 from zbudspec.semantics import ir
 from zbudspec.semantics.lower import zero
-from zbudspec.semantics.types import TBool, TEnum, TInt, TMap, TNoneLit, TOption, TRecord, Type
+from zbudspec.semantics.types import TMap, TRecord, Type, within
 from zbudspec.syntax.ast import Span
 
 
@@ -49,24 +49,6 @@ class StepResult:
 
 def _or(*xs: Any) -> z3.BoolRef:
     return or_(*xs)
-
-
-def within(src: Type, dst: Type) -> bool:
-    """Every value of type `src` (coerced, as an assignment does) is a value of `dst`."""
-    if isinstance(dst, TOption):
-        if isinstance(src, TOption):
-            return within(src.inner, dst.inner)
-        return isinstance(src, TNoneLit) or within(src, dst.inner)
-    if isinstance(src, TInt) and isinstance(dst, TInt):
-        return (dst.lo is None or (src.lo is not None and src.lo >= dst.lo)) and \
-            (dst.hi is None or (src.hi is not None and src.hi <= dst.hi))
-    if isinstance(src, TRecord) and isinstance(dst, TRecord):
-        return len(src.fields) == len(dst.fields) and all(
-            a == b and within(s, d) for (a, s), (b, d) in zip(src.fields, dst.fields,
-                                                              strict=True))
-    if isinstance(src, TMap) and isinstance(dst, TMap):
-        return src.key == dst.key and within(src.value, dst.value)
-    return isinstance(src, TBool | TEnum) and src == dst
 
 
 class StepEncoder:

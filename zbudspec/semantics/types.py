@@ -150,6 +150,25 @@ def assignable(src: Type, dst: Type) -> bool:
     return False
 
 
+def within(src: Type, dst: Type) -> bool:
+    """Every value of type `src` (coerced, as an assignment does) is a value of `dst`:
+    `assignable` with the integer bounds taken into account."""
+    if isinstance(dst, TOption):
+        if isinstance(src, TOption):
+            return within(src.inner, dst.inner)
+        return isinstance(src, TNoneLit) or within(src, dst.inner)
+    if isinstance(src, TInt) and isinstance(dst, TInt):
+        return (dst.lo is None or (src.lo is not None and src.lo >= dst.lo)) and \
+            (dst.hi is None or (src.hi is not None and src.hi <= dst.hi))
+    if isinstance(src, TRecord) and isinstance(dst, TRecord):
+        return len(src.fields) == len(dst.fields) and all(
+            a == b and within(s, d) for (a, s), (b, d) in zip(src.fields, dst.fields,
+                                                              strict=True))
+    if isinstance(src, TMap) and isinstance(dst, TMap):
+        return src.key == dst.key and within(src.value, dst.value)
+    return isinstance(src, TBool | TEnum) and src == dst
+
+
 def comparable(a: Type, b: Type) -> bool:
     return assignable(a, b) or assignable(b, a)
 
